@@ -1,0 +1,1 @@
+"""Persistence for uproar: typed SQLAlchemy models, sessions, migrations and history queries."""

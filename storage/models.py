@@ -1,0 +1,180 @@
+"""The uproar schema: posts, sentiment scores, complaints, their audit trail, the
+notification outbox and crawl state. One name per idea, the same as in the CLI and docs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Post(Base):
+    """One public post or review, stored once per (source, external_id)."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_posts_source_external_id"),
+        Index("ix_posts_published_at", "published_at"),
+        Index("ix_posts_watch", "watch"),
+        Index("ix_posts_content_hash", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(300))
+    author_followers: Mapped[int | None] = mapped_column(BigInteger)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    published_at: Mapped[datetime | None]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    likes: Mapped[int | None] = mapped_column(BigInteger)
+    reposts: Mapped[int | None] = mapped_column(BigInteger)
+    replies: Mapped[int | None] = mapped_column(BigInteger)
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    rating: Mapped[float | None] = mapped_column(Float)
+    rating_scale: Mapped[float | None] = mapped_column(Float)
+    watch: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    scores: Mapped[list[SentimentScore]] = relationship(back_populates="post")
+
+
+class SentimentScore(Base):
+    """A model's verdict on a post; one row per (post, model version)."""
+
+    __tablename__ = "sentiment_scores"
+    __table_args__ = (
+        UniqueConstraint("post_id", "model_version", name="uq_sentiment_scores_post_model"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    model_version: Mapped[str] = mapped_column(String(100))
+    negative: Mapped[float] = mapped_column(Float)
+    neutral: Mapped[float] = mapped_column(Float)
+    positive: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(40))
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="scores")
+
+
+class Complaint(Base):
+    """A negative, spreading post that the response rota must claim, answer and close."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
+    watch: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    priority: Mapped[str] = mapped_column(String(4))
+    category: Mapped[str | None] = mapped_column(String(40))
+    reach: Mapped[int] = mapped_column(BigInteger)
+    negativity: Mapped[float] = mapped_column(Float)
+    owner: Mapped[str | None] = mapped_column(String(100))
+    on_duty: Mapped[str | None] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ack_due_at: Mapped[datetime]
+    response_due_at: Mapped[datetime]
+    resolution_due_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    post: Mapped[Post] = relationship()
+    events: Mapped[list[ComplaintEvent]] = relationship(
+        back_populates="complaint", order_by="ComplaintEvent.id"
+    )
+
+
+class ComplaintEvent(Base):
+    """The audit trail: who did what to a complaint, and when."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[dict[str, Any] | None]
+
+    complaint: Mapped[Complaint] = relationship(back_populates="events")
+
+
+class Notification(Base):
+    """The outbox: one row per message to deliver, so a message is sent once and only once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    delivered_to: Mapped[str | None] = mapped_column(String(100))
+    slack_ts: Mapped[str | None] = mapped_column(String(40))
+
+
+class CrawlState(Base):
+    """Per source and watch: where the last crawl stopped and how it went."""
+
+    __tablename__ = "crawl_state"
+    __table_args__ = (UniqueConstraint("source", "watch", name="uq_crawl_state_source_watch"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    watch: Mapped[str] = mapped_column(String(100), default="*")
+    cursor: Mapped[str | None] = mapped_column(Text)
+    last_run_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_stats: Mapped[dict[str, Any] | None]
