@@ -1,0 +1,274 @@
+"""Settings for alerts: thresholds, deadlines, the response rota and Slack.
+
+Every model forbids unknown keys, so a typo in ``uproar.toml`` is an error that names the key
+instead of a setting that silently keeps its default. Durations are written the way people
+say them ("15m", "1h", "72h", "7d", "1h30m"); times of day as "HH:MM".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+PRIORITIES = ("P1", "P2", "P3")
+DEFAULT_CHANNEL = "#uproar-alerts"
+DEFAULT_TOKEN_ENV = "SLACK_BOT_TOKEN"
+
+_DURATION_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_RE = re.compile(r"^(?:\d+[wdhms])+$")
+_DURATION_PART = re.compile(r"(\d+)([wdhms])")
+_DURATION_HELP = 'a duration like "15m", "1h", "72h", "7d" or "1h30m" (units w, d, h, m, s)'
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_GROUPS = {
+    "daily": WEEKDAYS,
+    "weekdays": WEEKDAYS[:5],
+    "weekends": WEEKDAYS[5:],
+}
+_CLOCK_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or unusable at run time; the message names the setting."""
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``"15m"`` -> 15 minutes. Also takes a timedelta or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        if _DURATION_RE.match(text):
+            seconds = sum(int(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
+            if seconds > 0:
+                return timedelta(seconds=seconds)
+    raise ValueError(f"expected {_DURATION_HELP}, found {value!r}")
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest string :func:`parse_duration` reads back to ``value``."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        count, seconds = divmod(seconds, _DURATION_UNITS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def parse_clock(value: Any) -> time:
+    """``"09:00"`` -> 09:00. Strictly 24-hour "HH:MM" so "9am" is an error, not a guess."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        match = _CLOCK_RE.match(value.strip())
+        if match:
+            return time(int(match.group(1)), int(match.group(2)))
+    raise ValueError(f'expected a 24-hour time "HH:MM" such as "09:00" or "23:30", found {value!r}')
+
+
+def check_timezone(value: str) -> str:
+    """An IANA zone name such as "Europe/London"; anything else is an error naming it."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f'unknown time zone {value!r}: use an IANA name such as "Europe/London" or "UTC"'
+        ) from exc
+    return value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+Clock = Annotated[
+    time,
+    BeforeValidator(parse_clock),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+]
+TimeZoneName = Annotated[str, BeforeValidator(check_timezone)]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ThresholdSettings(_Settings):
+    """When a negative post becomes a complaint."""
+
+    negativity: float = Field(default=0.6, ge=0.0, le=1.0)
+    reach: int = Field(default=500, gt=0)
+
+
+class PriorityDeadlines(_Settings):
+    """How long the rota has, from opening, to acknowledge, answer and resolve."""
+
+    acknowledge: Duration
+    response: Duration
+    resolution: Duration
+
+    @model_validator(mode="after")
+    def _in_order(self) -> PriorityDeadlines:
+        if not self.acknowledge <= self.response <= self.resolution:
+            raise ValueError(
+                "deadlines must satisfy acknowledge <= response <= resolution, found "
+                f"{format_duration(self.acknowledge)} / {format_duration(self.response)} / "
+                f"{format_duration(self.resolution)}"
+            )
+        return self
+
+
+def _deadlines(ack: str, response: str, resolution: str) -> Any:
+    values = {"acknowledge": ack, "response": response, "resolution": resolution}
+    return lambda: PriorityDeadlines.model_validate(values)
+
+
+class DeadlineSettings(_Settings):
+    """Deadlines per priority. P1 is the urgent tier whose progress is watched in real time."""
+
+    P1: PriorityDeadlines = Field(default_factory=_deadlines("15m", "1h", "24h"))
+    P2: PriorityDeadlines = Field(default_factory=_deadlines("1h", "4h", "72h"))
+    P3: PriorityDeadlines = Field(default_factory=_deadlines("8h", "24h", "7d"))
+
+    def for_priority(self, priority: str) -> PriorityDeadlines:
+        if priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {priority!r}: expected one of {PRIORITIES}")
+        result: PriorityDeadlines = getattr(self, priority)
+        return result
+
+
+class Responder(_Settings):
+    """A person on the response rota."""
+
+    name: str = Field(min_length=1)
+    slack_id: str | None = None
+    timezone: TimeZoneName = "UTC"
+
+
+class Shift(_Settings):
+    """A recurring duty window. ``end <= start`` means the shift runs past midnight and
+    ``end == start`` means a full 24 hours; ``days`` are the days the shift *starts* on."""
+
+    responder: str
+    days: list[str] = Field(default_factory=lambda: ["daily"])
+    start: Clock
+    end: Clock
+    timezone: TimeZoneName | None = None
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, days: list[str]) -> list[str]:
+        if not days:
+            raise ValueError('a shift needs at least one day, e.g. ["daily"] or ["mon", "tue"]')
+        normalised = [day.strip().lower() for day in days]
+        for day in normalised:
+            if day not in WEEKDAYS and day not in DAY_GROUPS:
+                raise ValueError(
+                    f"unknown day {day!r}: expected mon, tue, wed, thu, fri, sat, sun, "
+                    "daily, weekdays or weekends"
+                )
+        return normalised
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        """The days the shift starts on, as ``date.weekday()`` numbers (Monday = 0)."""
+        names: set[str] = set()
+        for day in self.days:
+            names.update(DAY_GROUPS.get(day, (day,)))
+        return frozenset(WEEKDAYS.index(name) for name in names)
+
+
+class RotaSettings(_Settings):
+    """Who is on duty when. The first listed shift wins where shifts overlap; ``fallback``
+    is on duty whenever no shift covers the moment."""
+
+    responders: list[Responder] = Field(default_factory=list)
+    shifts: list[Shift] = Field(default_factory=list)
+    fallback: str | None = None
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> RotaSettings:
+        names = [responder.name for responder in self.responders]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"responder names must be unique, found duplicates: {duplicates}")
+        known = set(names)
+        for index, shift in enumerate(self.shifts):
+            if shift.responder not in known:
+                raise ValueError(
+                    f"shifts[{index}] names unknown responder {shift.responder!r}; "
+                    f"known responders: {sorted(known) or 'none'}"
+                )
+        if self.fallback is not None and self.fallback not in known:
+            raise ValueError(
+                f"fallback names unknown responder {self.fallback!r}; "
+                f"known responders: {sorted(known) or 'none'}"
+            )
+        return self
+
+    def responder(self, name: str) -> Responder:
+        for responder in self.responders:
+            if responder.name == name:
+                return responder
+        raise KeyError(f"no responder named {name!r} on the rota")
+
+    def timezone_of(self, shift: Shift) -> ZoneInfo:
+        """The zone a shift's times are read in: its own, else its responder's."""
+        return ZoneInfo(shift.timezone or self.responder(shift.responder).timezone)
+
+
+class SlackSettings(_Settings):
+    """Where alerts go. The bot token is read only from the environment variable named by
+    ``token_env`` so it never sits in a config file or the repository."""
+
+    enabled: bool = False
+    channel: str = Field(default=DEFAULT_CHANNEL, min_length=1)
+    token_env: str = Field(default=DEFAULT_TOKEN_ENV, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    base_url: str | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("token_env", mode="before")
+    @classmethod
+    def _not_a_token(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("xox"):
+            raise ValueError(
+                "token_env must name an environment variable (e.g. SLACK_BOT_TOKEN), "
+                "not contain the token itself; remove the token from the config file"
+            )
+        return value
+
+    def token(self, environ: Mapping[str, str]) -> str:
+        """The bot token from ``environ``; a clear error when it is not set."""
+        value = environ.get(self.token_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"Slack is enabled but the environment variable {self.token_env} is not set; "
+                f"export {self.token_env}=xoxb-... (alerts.slack.token_env names the variable)"
+            )
+        return value
+
+
+class AlertsSettings(_Settings):
+    """Everything the alerts package needs, as one ``[alerts]`` table."""
+
+    thresholds: ThresholdSettings = Field(default_factory=ThresholdSettings)
+    deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
+    rota: RotaSettings = Field(default_factory=RotaSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)

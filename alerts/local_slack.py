@@ -1,0 +1,278 @@
+"""A local, Slack-Web-API-compatible server for demos and tests.
+
+``LocalSlackServer`` listens on 127.0.0.1 (a free port) and answers the handful of Web API
+methods uproar uses, the way Slack does: HTTP 200 with ``{"ok": true, ...}`` or
+``{"ok": false, "error": ...}``. Point the real ``slack_sdk.WebClient(base_url=server.base_url)``
+at it. It records every call and can be told to fail the next calls (HTTP 500, 429 with
+Retry-After, ``ok: false``, or a slow answer) to exercise the outbox's retries::
+
+    with LocalSlackServer() as slack:
+        client = WebClient(token="xoxb-local", base_url=slack.base_url)
+        ...
+        print(slack.messages)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+LOCAL_TEAM = {"team": "uproar-local", "team_id": "T0LOCAL", "user": "uproar", "user_id": "U0UPROAR"}
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One request the server received."""
+
+    method: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class _Failure:
+    status: int = 500
+    error: str | None = None
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class _State:
+    calls: list[RecordedCall] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[_Failure] = field(default_factory=list)
+    channels: dict[str, str] = field(default_factory=dict)
+
+
+class LocalSlackServer:
+    """A threaded HTTP server speaking enough of the Slack Web API for uproar.
+
+    ``token``: when given, only ``Authorization: Bearer <token>`` is accepted
+    (``invalid_auth`` otherwise); any bearer token is accepted when it is None.
+    """
+
+    def __init__(self, token: str | None = None, channels: tuple[str, ...] = ()) -> None:
+        self.token = token
+        self._lock = threading.Lock()
+        self._state = _State()
+        self._ts = itertools.count(1)
+        self._epoch = int(time.time())
+        for name in ("uproar-alerts", *channels):
+            self._channel_id(name)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> LocalSlackServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="local-slack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> LocalSlackServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("LocalSlackServer is not running: call start() or use `with`")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    # ------------------------------------------------------------ scripting
+
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        status: int = 500,
+        error: str | None = None,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Make the next ``count`` calls fail: with HTTP ``status`` (429 adds Retry-After),
+        or, when ``error`` is given, HTTP 200 ``{"ok": false, "error": error}``. ``delay``
+        seconds are waited before answering (to provoke client timeouts)."""
+        with self._lock:
+            for _ in range(count):
+                self._state.failures.append(_Failure(status, error, retry_after, delay))
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        with self._lock:
+            return list(self._state.calls)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Messages posted so far (channel id, channel name, text, blocks, ts), in order."""
+        with self._lock:
+            return [dict(message) for message in self._state.messages]
+
+    # ------------------------------------------------------------ the API
+
+    def _channel_id(self, name: str) -> str:
+        name = name.lstrip("#")
+        if name not in self._state.channels:
+            self._state.channels[name] = f"C{len(self._state.channels) + 1:08d}"
+        return self._state.channels[name]
+
+    def _channel_name(self, ref: str) -> str:
+        for name, channel_id in self._state.channels.items():
+            if channel_id == ref:
+                return name
+        return ref.lstrip("#")
+
+    def _next_ts(self) -> str:
+        return f"{self._epoch}.{next(self._ts):06d}"
+
+    def handle(
+        self, method: str, headers: dict[str, str], body: dict[str, Any]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """Answer one call: (HTTP status, extra headers, JSON body)."""
+        with self._lock:
+            self._state.calls.append(RecordedCall(method, headers, body))
+            failure = self._state.failures.pop(0) if self._state.failures else None
+        if failure is not None:
+            if failure.delay:
+                time.sleep(failure.delay)
+            if failure.error is not None:
+                return 200, {}, {"ok": False, "error": failure.error}
+            extra = {}
+            if failure.status == 429:
+                extra["Retry-After"] = f"{failure.retry_after or 1:g}"
+                return 429, extra, {"ok": False, "error": "ratelimited"}
+            return failure.status, extra, {"ok": False, "error": "internal_error"}
+        auth = headers.get("authorization", "")
+        token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
+        if not token:
+            return 200, {}, {"ok": False, "error": "not_authed"}
+        if self.token is not None and token != self.token:
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        with self._lock:
+            return 200, {}, self._dispatch(method, body)
+
+    def _dispatch(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "url": "http://127.0.0.1/", **LOCAL_TEAM, "bot_id": "B0UPROAR"}
+        if method == "chat.postMessage":
+            channel = str(body.get("channel") or "")
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            if not body.get("text") and not body.get("blocks"):
+                return {"ok": False, "error": "no_text"}
+            channel_id = self._channel_id(self._channel_name(channel))
+            message = {
+                "type": "message",
+                "user": LOCAL_TEAM["user_id"],
+                "text": body.get("text", ""),
+                "blocks": body.get("blocks") or [],
+                "ts": self._next_ts(),
+            }
+            self._state.messages.append(
+                {"channel": channel_id, "channel_name": self._channel_name(channel_id)} | message
+            )
+            return {"ok": True, "channel": channel_id, "ts": message["ts"], "message": message}
+        if method == "chat.update":
+            channel_id = self._channel_id(self._channel_name(str(body.get("channel") or "")))
+            for stored in self._state.messages:
+                if stored["channel"] == channel_id and stored["ts"] == body.get("ts"):
+                    if "text" in body:
+                        stored["text"] = body["text"]
+                    if "blocks" in body:
+                        stored["blocks"] = body["blocks"]
+                    return {
+                        "ok": True,
+                        "channel": channel_id,
+                        "ts": stored["ts"],
+                        "text": stored["text"],
+                    }
+            return {"ok": False, "error": "message_not_found"}
+        if method == "conversations.list":
+            channels = [
+                {"id": channel_id, "name": name, "is_channel": True, "is_member": True}
+                for name, channel_id in self._state.channels.items()
+            ]
+            return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
+        return {"ok": False, "error": "unknown_method"}
+
+
+def _parse_body(content_type: str, raw: bytes, query: str) -> dict[str, Any]:
+    body: dict[str, Any] = {key: values[-1] for key, values in parse_qs(query).items()}
+    if not raw:
+        return body
+    if content_type.startswith("application/json"):
+        parsed = json.loads(raw.decode("utf-8"))
+        if not isinstance(parsed, dict):
+            raise ValueError("the JSON body must be an object")
+        return body | parsed
+    form = {key: values[-1] for key, values in parse_qs(raw.decode("utf-8")).items()}
+    for key in ("blocks", "attachments"):
+        if isinstance(form.get(key), str):
+            form[key] = json.loads(form[key])
+    return body | form
+
+
+def _handler_for(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            if not parts.path.startswith("/api/"):
+                self._answer(404, {}, {"ok": False, "error": "not_found"})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            try:
+                body = _parse_body(headers.get("content-type", ""), raw, parts.query)
+            except ValueError as exc:
+                self._answer(400, {}, {"ok": False, "error": f"invalid_body: {exc}"})
+                return
+            status, extra, answer = server.handle(parts.path[len("/api/") :], headers, body)
+            # A client that timed out has gone away; there is nobody left to answer.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._answer(status, extra, answer)
+
+        do_POST = _serve
+        do_GET = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
