@@ -1,0 +1,1 @@
+"""Scrapy crawlers that turn public feeds and review pages into stored posts."""

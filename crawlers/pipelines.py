@@ -1,0 +1,124 @@
+"""Item pipelines: keep only posts that belong to a watch, then store them idempotently."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawlers.config import WatchConfig
+from crawlers.items import PostItem
+from crawlers.query import Query, parse_watch_query
+from crawlers.spiders.base import STAT_KNOWN, STAT_NEW, STAT_SKIPPED, UproarSpider
+from storage.db import open_database, session_scope
+from storage.posts import save_post
+from storage.types import utcnow
+
+DATABASE_URL_SETTING = "UPROAR_DATABASE_URL"
+
+
+def _primary(language: str) -> str:
+    return language.replace("_", "-").split("-")[0].lower()
+
+
+def matching_watch(item: PostItem, watches: list[tuple[WatchConfig, Query]]) -> str | None:
+    """Name of the first watch ``item`` belongs to, or None.
+
+    A watch limited to languages skips posts in other languages; a post whose language
+    could not be detected is not excluded (a short complaint is still a complaint).
+    """
+    text = item.searchable_text
+    language = _primary(item.language) if item.language else None
+    for watch, query in watches:
+        allowed = {_primary(lang) for lang in watch.languages}
+        if allowed and language is not None and language not in allowed:
+            continue
+        if query.matches(text):
+            return watch.name
+    return None
+
+
+class _CrawlerPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    @property
+    def spider(self) -> UproarSpider:
+        spider = self.crawler.spider
+        if not isinstance(spider, UproarSpider):
+            raise TypeError(f"{type(self).__name__} needs an UproarSpider, got {spider!r}")
+        return spider
+
+    def inc_stat(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+
+class WatchFilterPipeline(_CrawlerPipeline):
+    """Sets ``item.watch`` (the source's ``assign_watch``, else the first matching watch)
+    and drops items that belong to no watch."""
+
+    def open_spider(self) -> None:
+        spider = self.spider
+        wanted = set(spider.source.watches)
+        self.assign_watch = spider.source.assign_watch
+        self.watches = [
+            (watch, parse_watch_query(watch.query))
+            for watch in spider.watches
+            if not wanted or watch.name in wanted
+        ]
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PostItem):
+            return item
+        if self.assign_watch:
+            item.watch = self.assign_watch
+            return item
+        watch = matching_watch(item, self.watches)
+        if watch is None:
+            self.inc_stat(STAT_SKIPPED)
+            raise DropItem(f"{item.external_id} matches no watch")
+        item.watch = watch
+        return item
+
+
+class StorePostsPipeline(_CrawlerPipeline):
+    """Saves each item in its own transaction with storage.posts.save_post."""
+
+    engine: Engine
+    factory: sessionmaker[Session]
+    fetched_at: datetime
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        url = crawler.settings.get(DATABASE_URL_SETTING)
+        if not url:
+            raise NotConfigured(f"{DATABASE_URL_SETTING} is not set")
+        self.database_url: str = url
+
+    def open_spider(self) -> None:
+        self.engine, self.factory = open_database(self.database_url)
+        self.fetched_at = utcnow()
+
+    def close_spider(self) -> None:
+        self.engine.dispose()
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PostItem):
+            return item
+        try:
+            with session_scope(self.factory) as session:
+                new = save_post(session, item.to_new_post(), self.fetched_at)
+        except Exception as exc:
+            self.spider.record_error(f"could not store {item.external_id}: {exc}")
+            raise DropItem(f"not stored: {exc}") from exc
+        self.inc_stat(STAT_NEW if new else STAT_KNOWN)
+        return item

@@ -1,0 +1,1 @@
+"""Spiders: each turns responses from one kind of source into PostItems."""

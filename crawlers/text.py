@@ -1,0 +1,72 @@
+"""Plain text and language from crawled HTML: what the sentiment model and watches read."""
+
+from __future__ import annotations
+
+import re
+
+import html_text
+from langdetect import DetectorFactory, LangDetectException, detect
+
+from crawlers.query import CJK_CHARS
+
+DetectorFactory.seed = 0  # langdetect is random unless seeded: same text, same answer
+
+MIN_LETTERS_FOR_DETECTION = 20
+CJK_SHARE_FOR_CHINESE = 0.3
+_WHITESPACE = re.compile(r"\s+")
+_CJK = re.compile(f"[{CJK_CHARS}]")
+_KANA = re.compile("[\u3040-\u30ff]")
+_HANGUL = re.compile("[\uac00-\ud7af]")
+_LINK_SCHEMES = ("http://", "https://")
+
+
+def normalise_whitespace(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def html_to_text(html: str | None) -> str:
+    """Visible text of an HTML fragment, one line, with link targets kept as ``text (url)``.
+
+    Link targets matter for complaints ("see https://..."), so they are not dropped.
+    """
+    if not html or not html.strip():
+        return ""
+    if "<" not in html and "&" not in html:
+        return normalise_whitespace(html)
+    tree = html_text.parse_html(html)
+    for link in tree.iter("a"):
+        href = (link.get("href") or "").strip()
+        if not href.startswith(_LINK_SCHEMES):
+            continue
+        label = normalise_whitespace(link.text_content())
+        if label == href:
+            continue
+        link.tail = f" ({href}){link.tail or ''}" if label else f"{href}{link.tail or ''}"
+    return normalise_whitespace(html_text.extract_text(tree, guess_layout=False))
+
+
+def _primary_subtag(language: str) -> str:
+    return language.strip().replace("_", "-").split("-")[0].lower()
+
+
+def detect_language(text: str, hint: str | None = None) -> str | None:
+    """ISO 639-1 code of ``text``: the feed's or page's own ``hint`` wins, CJK script
+    decides for Chinese/Japanese/Korean, else langdetect; ``None`` when too short to tell."""
+    if hint and hint.strip():
+        return _primary_subtag(hint)
+    letters = [char for char in text if char.isalpha()]
+    if not letters:
+        return None
+    cjk = _CJK.findall(text)
+    if len(cjk) / len(letters) >= CJK_SHARE_FOR_CHINESE:
+        if len(_KANA.findall(text)) / len(cjk) >= 0.2:
+            return "ja"
+        if len(_HANGUL.findall(text)) / len(cjk) >= 0.5:
+            return "ko"
+        return "zh"
+    if len(letters) < MIN_LETTERS_FOR_DETECTION:
+        return None
+    try:
+        return _primary_subtag(detect(text))
+    except LangDetectException:
+        return None
