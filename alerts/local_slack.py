@@ -122,6 +122,11 @@ class LocalSlackServer:
             for _ in range(count):
                 self._state.failures.append(_Failure(status, error, retry_after, delay))
 
+    def recover(self) -> None:
+        """Forget every scripted failure: the next calls succeed again."""
+        with self._lock:
+            self._state.failures.clear()
+
     @property
     def calls(self) -> list[RecordedCall]:
         with self._lock:

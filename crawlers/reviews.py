@@ -7,6 +7,7 @@ way round): each syntax is extracted on its own and a failing one is only report
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlsplit
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,9 +90,15 @@ def _rating(review: Mapping[str, Any]) -> tuple[float | None, float | None]:
 
 
 def review_id(page_url: str, author: str | None, date: str | None, body: str) -> str:
-    """A stable id for a review that has none: page URL + hash of author, date and body."""
+    """A stable id for a review that has none: the page's path + a hash of author, date and
+    body. The host is left out so the same page served from a mirror, another port or
+    after a domain move is still the same review (posts are already unique per source)."""
     digest = hashlib.sha256(f"{author or ''}\n{date or ''}\n{body}".encode()).hexdigest()
-    return f"{page_url}#{digest[:16]}"
+    parts = urlsplit(page_url)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return f"{path}#{digest[:16]}"
 
 
 def _review_item(

@@ -1,0 +1,200 @@
+"""The ``uproar`` command line. Each command parses its arguments and calls a library
+function; nothing here holds logic of its own."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from flows.config import ConfigError, load_config, resolve_config_path
+from flows.environment import prepare_environment
+
+app = typer.Typer(
+    help="uproar: monitor posts and reviews, score sentiment, open complaints, alert the rota.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Check the configuration file.", no_args_is_help=True)
+complaints_app = typer.Typer(help="Look at complaints.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+sentiment_app = typer.Typer(help="Score text with the sentiment model.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(complaints_app, name="complaints")
+app.add_typer(db_app, name="db")
+app.add_typer(sentiment_app, name="sentiment")
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="uproar.toml to use (default: $UPROAR_CONFIG or ./uproar.toml)"),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def demo(
+    state_dir: Annotated[
+        Path, typer.Option(help="where the demo keeps its database and config")
+    ] = Path(".uproar/demo"),
+) -> None:
+    """Run one full monitoring pass on the bundled sample sources."""
+    prepare_environment(prefect_home=state_dir.parent / "prefect", quiet=True)
+    from flows.demo import run_demo
+
+    run_demo(console, state_dir)
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Run one monitoring pass now."""
+    prepare_environment()
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    from flows.monitor import monitor
+    from flows.summary import print_summary
+
+    summary = monitor(str(resolve_config_path(config)))
+    print_summary(summary, console)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    interval: Annotated[int, typer.Option(help="seconds between monitoring passes")] = 300,
+) -> None:
+    """Run the monitor flow on a schedule (needs a Prefect server: `prefect server start`)."""
+    prepare_environment()
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    from flows.monitor import monitor
+
+    config_path = str(resolve_config_path(config).resolve())
+    monitor.serve(
+        name="uproar-monitor", interval=interval, parameters={"config_path": config_path}
+    )
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the config file and say what it sets up."""
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    path = resolve_config_path(config)
+    slack = (
+        f"Slack channel {loaded.slack.channel} (token from ${loaded.slack.token_env})"
+        if loaded.slack.enabled
+        else "Slack off: alerts print to the console"
+    )
+    console.print(
+        f"{path}: OK — {len(loaded.watches)} watches, "
+        f"{len(loaded.enabled_sources())}/{len(loaded.sources)} sources enabled, "
+        f"{len(loaded.rota.responders)} responders; {slack}; database {loaded.database.url}",
+        highlight=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or upgrade the database schema."""
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    from storage.db import DatabaseError, make_engine, upgrade
+
+    try:
+        upgrade(make_engine(loaded.database.url))
+    except DatabaseError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"Database at {loaded.database.url} is up to date.", highlight=False)
+
+
+@complaints_app.command("list")
+def complaints_list(
+    config: ConfigOption = None,
+    status: Annotated[str | None, typer.Option(help="only this status, e.g. open")] = None,
+) -> None:
+    """List complaints, newest first."""
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    from alerts.complaints import list_complaints
+    from alerts.privacy import mask_personal_data
+    from flows.summary import complaints_table
+    from storage.db import open_database, session_scope
+
+    _, factory = open_database(loaded.database.url)
+    with session_scope(factory) as session:
+        rows = [
+            {
+                "id": str(c.id),
+                "status": c.status,
+                "priority": c.priority,
+                "reach": f"{c.reach:,}",
+                "owner": c.owner or f"(on duty: {c.on_duty or 'nobody'})",
+                "opened": c.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "ack due": c.ack_due_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "post": mask_personal_data(c.post.text)[:70],
+            }
+            for c in list_complaints(session, status=status)
+        ]
+    if not rows:
+        console.print("No complaints" + (f" with status {status}." if status else "."))
+        return
+    console.print(complaints_table(rows, title=f"{len(rows)} complaints"))
+
+
+@sentiment_app.command("score")
+def sentiment_score(
+    config: ConfigOption = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--in", help="JSON lines file (default: stdin)")
+    ] = None,
+) -> None:
+    """Score JSON lines {"id": ..., "text": ...}; write one JSON line per input."""
+    prepare_environment()
+    from sentiment.config import SentimentSettings
+    from sentiment.jsonl import score_jsonl
+    from sentiment.model import load_model
+
+    settings = SentimentSettings()
+    path = resolve_config_path(config)
+    if config is not None or path.exists():
+        try:
+            settings = load_config(path).sentiment
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
+    model = load_model(settings)
+    if input_file is None:
+        score_jsonl(sys.stdin, sys.stdout, model, settings.batch_size)
+        return
+    try:
+        with input_file.open(encoding="utf-8") as lines:
+            score_jsonl(lines, sys.stdout, model, settings.batch_size)
+    except OSError as exc:
+        raise _fail(f"{input_file}: cannot read: {exc.strerror}") from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The ``monitor`` flow: crawl enabled sources in parallel, score new posts, triage, deliver.
+
+The flow only composes tasks; each task calls one package's library function, so the
+logic stays testable without Prefect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from alerts.complaints import open_complaints
+from alerts.config import ConfigError as AlertsConfigError
+from alerts.outbox import DeliveryReport, deliver_pending
+from alerts.privacy import mask_personal_data
+from crawlers.runner import CrawlResult, run_crawl
+from flows.config import UproarConfig, load_config
+from flows.delivery import build_sender
+from sentiment.model import load_model
+from sentiment.store import score_unscored_posts
+from storage.db import open_database, session_scope
+from storage.models import Notification, SentimentScore
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class OpenedComplaint:
+    """What the summary shows of a complaint this run opened."""
+
+    id: int
+    priority: str
+    reach: int
+    negativity: float
+    watch: str | None
+    on_duty: str | None
+    source: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class ScoringReport:
+    scored: int
+    negative: int
+    model: str
+
+
+@dataclass
+class MonitorSummary:
+    """Everything one monitoring pass did, for the CLI and the demo to print."""
+
+    crawls: list[CrawlResult] = field(default_factory=list)
+    scoring: ScoringReport | None = None
+    opened: list[OpenedComplaint] = field(default_factory=list)
+    delivery: DeliveryReport | None = None
+
+    @property
+    def new_posts(self) -> int:
+        return sum(result.new for result in self.crawls)
+
+    @property
+    def nothing_new(self) -> bool:
+        delivered = self.delivery.delivered if self.delivery else 0
+        return self.new_posts == 0 and not self.opened and delivered == 0
+
+
+@task(name="crawl-source", cache_policy=NO_CACHE)
+def crawl_source(config: UproarConfig, source_name: str) -> CrawlResult:
+    """Crawl one source in its own process (Scrapy's reactor cannot restart in-process)."""
+    source = next(s for s in config.sources if s.name == source_name)
+    result = run_crawl(source, config.watches, config.crawl, config.database.url)
+    logger = get_run_logger()
+    for error in result.errors:
+        logger.warning("%s: %s", source_name, mask_personal_data(error))
+    return result
+
+
+@task(name="score-new-posts", cache_policy=NO_CACHE)
+def score_new_posts(config: UproarConfig) -> ScoringReport:
+    """Score every post the current model has not scored yet."""
+    started = utcnow()
+    model = load_model(config.sentiment)
+    _, factory = open_database(config.database.url)
+    scored = score_unscored_posts(factory, model, batch_size=config.sentiment.batch_size)
+    with session_scope(factory) as session:
+        negative = (
+            session.query(SentimentScore)
+                        .filter(
+                SentimentScore.model_version == model.version,
+                SentimentScore.label == "negative",
+                SentimentScore.scored_at >= started,
+            )
+            .count()
+        )
+    return ScoringReport(scored=scored, negative=negative, model=model.version)
+
+
+@task(name="open-complaints", cache_policy=NO_CACHE)
+def open_new_complaints(config: UproarConfig, now: datetime) -> list[OpenedComplaint]:
+    """Turn negative, spreading posts into complaints with an owner on duty and deadlines."""
+    _, factory = open_database(config.database.url)
+    with session_scope(factory) as session:
+        opened = open_complaints(
+            session,
+            thresholds=config.thresholds,
+            deadlines=config.deadlines,
+            rota=config.rota,
+            now=now,
+            channel=config.slack.channel,
+        )
+        return [
+            OpenedComplaint(
+                id=complaint.id,
+                priority=complaint.priority,
+                reach=complaint.reach,
+                negativity=complaint.negativity,
+                watch=complaint.watch,
+                on_duty=complaint.on_duty,
+                source=complaint.post.source,
+                excerpt=mask_personal_data(complaint.post.text)[:90],
+            )
+            for complaint in opened
+        ]
+
+
+@task(name="deliver-notifications", cache_policy=NO_CACHE)
+def deliver_notifications(config: UproarConfig, now: datetime) -> DeliveryReport:
+    """Send what the outbox holds; failures stay pending for the next run."""
+    _, factory = open_database(config.database.url)
+    try:
+        sender = build_sender(config.slack)
+    except AlertsConfigError as exc:
+        with session_scope(factory) as session:
+            pending = session.query(Notification).filter(Notification.status == "pending").count()
+        return DeliveryReport(pending=pending, errors=[f"alerts not sent: {exc}"])
+    return deliver_pending(factory, sender, now)
+
+
+@flow(name="monitor")
+def monitor(config_path: str, now: datetime | None = None) -> MonitorSummary:
+    """One monitoring pass over every enabled source in ``config_path``."""
+    config = load_config(config_path)
+    moment = now or utcnow()
+    open_database(config.database.url)  # upgrade once before the crawlers write
+    futures = [
+        crawl_source.submit(config, source.name) for source in config.enabled_sources()
+    ]
+    summary = MonitorSummary(crawls=[future.result() for future in futures])
+    summary.scoring = score_new_posts(config)
+    summary.opened = open_new_complaints(config, moment)
+    summary.delivery = deliver_notifications(config, moment)
+    return summary

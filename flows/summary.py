@@ -1,0 +1,81 @@
+"""Readable terminal output for a monitoring pass and for complaint lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from flows.monitor import MonitorSummary
+
+
+def print_summary(summary: MonitorSummary, console: Console) -> None:
+    """Posts fetched / new / known, scored, negative, complaints opened, alerts sent."""
+    crawl_table = Table(title="Crawl", title_justify="left")
+    for column in ("source", "fetched", "new", "already known", "skipped (no watch)", "errors"):
+        crawl_table.add_column(column, justify="left" if column == "source" else "right")
+    for result in summary.crawls:
+        crawl_table.add_row(
+            result.source,
+            str(result.fetched),
+            str(result.new),
+            str(result.known),
+            str(result.skipped),
+            str(len(result.errors)) if result.errors else "-",
+        )
+    console.print(crawl_table)
+    for result in summary.crawls:
+        for error in result.errors:
+            console.print(f"  [yellow]! {result.source}: {error}[/yellow]")
+
+    if summary.scoring is not None:
+        console.print(
+            f"Scored {summary.scoring.scored} new posts with {summary.scoring.model}: "
+            f"{summary.scoring.negative} negative."
+        )
+
+    if summary.opened:
+        table = Table(title="Complaints opened", title_justify="left")
+        for column in ("id", "priority", "reach", "negativity", "on duty", "source", "post"):
+            table.add_column(column)
+        for complaint in summary.opened:
+            table.add_row(
+                str(complaint.id),
+                complaint.priority,
+                f"{complaint.reach:,}",
+                f"{complaint.negativity:.0%}",
+                complaint.on_duty or "nobody on duty",
+                complaint.source,
+                complaint.excerpt,
+            )
+        console.print(table)
+    else:
+        console.print("No new complaints opened.")
+
+    delivery = summary.delivery
+    if delivery is not None:
+        where = ", ".join(delivery.destinations) or "nowhere"
+        console.print(
+            f"Alerts: {delivery.delivered} sent to {where}; "
+            f"{delivery.failed} failed this run; {delivery.pending} still pending."
+        )
+        for error in delivery.errors:
+            console.print(f"  [yellow]! {error}[/yellow]")
+
+    if summary.nothing_new:
+        known = sum(result.known for result in summary.crawls)
+        console.print(
+            f"[bold]Nothing new:[/bold] no new posts ({known} already known), "
+            "no new complaints, no alerts sent."
+        )
+
+
+def complaints_table(rows: Sequence[dict[str, str]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns = list(rows[0]) if rows else ["id", "status", "priority", "reach", "post"]
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(row[column] for column in columns))
+    return table

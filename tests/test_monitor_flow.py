@@ -1,0 +1,122 @@
+"""End to end: the real monitor flow against the local sample source and a local
+Slack-compatible server, with the real slack-sdk client, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from alerts.local_slack import LocalSlackServer
+from flows.demo import DEMO_SLACK_TOKEN_ENV, write_demo_config
+from flows.sample_server import SampleServer
+from storage.db import open_database
+from storage.models import Complaint, ComplaintEvent, Notification, Post, SentimentScore
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[SampleServer, LocalSlackServer]]:
+    with SampleServer() as sample, LocalSlackServer(channels=("larkspur-alerts",)) as slack:
+        yield sample, slack
+
+
+def _config(tmp_path: Path, database_url: str, sample: SampleServer, slack: LocalSlackServer,
+            monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(DEMO_SLACK_TOKEN_ENV, "xoxb-test")
+    monkeypatch.setenv("UPROAR_DATABASE_URL", database_url)
+    return str(write_demo_config(tmp_path, sample.base_url, slack.base_url))
+
+
+def _posted(slack: LocalSlackServer) -> list[dict[str, object]]:
+    return [call.body for call in slack.calls if call.method == "chat.postMessage"]
+
+
+def test_monitor_end_to_end_and_second_run_adds_nothing(
+    prefect_harness: None,
+    database_url: str,
+    tmp_path: Path,
+    servers: tuple[SampleServer, LocalSlackServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.monitor import monitor
+
+    sample, slack = servers
+    config_path = _config(tmp_path, database_url, sample, slack, monkeypatch)
+
+    first = monitor(config_path)
+
+    assert all(not result.errors for result in first.crawls), [r.errors for r in first.crawls]
+    assert first.new_posts >= 50
+    assert sum(result.skipped for result in first.crawls) >= 1  # posts about other shops
+    _, factory = open_database(database_url)
+    with factory() as session:
+        posts = session.scalar(select(func.count()).select_from(Post))
+        scores = session.scalar(select(func.count()).select_from(SentimentScore))
+        complaints = session.execute(select(Complaint)).scalars().all()
+        assert posts == first.new_posts
+        assert scores == posts
+        assert len(complaints) == len(first.opened) >= 3
+        for complaint in complaints:
+            assert complaint.reach >= 500
+            assert complaint.negativity >= 0.6
+            assert complaint.on_duty is not None
+            assert complaint.ack_due_at > complaint.opened_at
+        events = session.scalar(select(func.count()).select_from(ComplaintEvent))
+        assert events == len(complaints)
+        delivered = session.execute(select(Notification)).scalars().all()
+        assert {n.status for n in delivered} == {"delivered"}
+        assert all(n.slack_ts for n in delivered)
+
+    posted = _posted(slack)
+    assert len(posted) == len(complaints)
+    assert first.delivery is not None and first.delivery.delivered == len(complaints)
+
+    second = monitor(config_path)
+
+    assert second.new_posts == 0
+    assert sum(result.known for result in second.crawls) == first.new_posts
+    assert second.opened == []
+    assert second.nothing_new
+    assert len(_posted(slack)) == len(complaints)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Post)) == posts
+        assert session.scalar(select(func.count()).select_from(Complaint)) == len(complaints)
+
+
+def test_slack_outage_keeps_alerts_pending_until_the_next_run(
+    prefect_harness: None,
+    sqlite_url: str,
+    tmp_path: Path,
+    servers: tuple[SampleServer, LocalSlackServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.monitor import monitor
+
+    sample, slack = servers
+    config_path = _config(tmp_path, sqlite_url, sample, slack, monkeypatch)
+    slack.fail_next(1000, status=500)
+
+    first = monitor(config_path)
+
+    assert first.opened
+    assert first.delivery is not None and first.delivery.delivered == 0
+    _, factory = open_database(sqlite_url)
+    with factory() as session:
+        pending = session.execute(select(Notification)).scalars().all()
+        assert {n.status for n in pending} == {"pending"}
+        assert all("500" in (n.last_error or "") for n in pending)
+
+    slack.recover()
+    with factory.begin() as session:  # the retry is due now, not after the backoff
+        for notification in session.execute(select(Notification)).scalars():
+            notification.next_attempt_at = None
+    second = monitor(config_path)
+
+    assert second.delivery is not None and second.delivery.delivered == len(first.opened)
+    assert len(_posted(slack)) - 0 >= len(first.opened)
+    assert os.environ[DEMO_SLACK_TOKEN_ENV] == "xoxb-test"
