@@ -12,6 +12,7 @@ from pathlib import Path
 from string import Template
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from alerts.local_slack import LocalSlackServer
@@ -28,8 +29,7 @@ NEXT_STEPS = """\
   .venv/bin/uproar complaints list --config {config}
   .venv/bin/uproar config check --config {config}
   echo '{{"id": 1, "text": "My refund is still not paid"}}' | .venv/bin/uproar sentiment score
-  sqlite3 {db} 'select source, count(*) from posts group by source'
-  cp {config} uproar.toml   # then point [[sources]] at real feeds; see README"""
+  cp {config} uproar.toml   # then point its sources at real feeds; see README"""
 
 
 def write_demo_config(state_dir: Path, sample_url: str, slack_url: str) -> Path:
@@ -67,12 +67,9 @@ def run_demo(console: Console, state_dir: Path = DEFAULT_STATE_DIR) -> int:
             console.print(f"\n[bold]The local Slack server received {len(messages)} messages:[/bold]")
             for message in messages:
                 console.print(
-                    Panel(
-                        str(message.get("text", "")),
-                        title=f"#{message.get('channel_name', '?')}",
-                        expand=False,
-                    )
+                    f"[bold]#{message.get('channel_name', '?')}[/bold] "
+                    f"{escape(str(message.get('text', '')))}"
                 )
     console.print()
-    console.print(NEXT_STEPS.format(config=config_path, db=state_dir / "uproar.db"))
+    console.print(NEXT_STEPS.format(config=config_path))
     return len(summary.opened)

@@ -13,7 +13,7 @@ from flows.monitor import MonitorSummary
 def print_summary(summary: MonitorSummary, console: Console) -> None:
     """Posts fetched / new / known, scored, negative, complaints opened, alerts sent."""
     crawl_table = Table(title="Crawl", title_justify="left")
-    for column in ("source", "fetched", "new", "already known", "skipped (no watch)", "errors"):
+    for column in ("source", "fetched", "new", "already known", "skipped", "errors"):
         crawl_table.add_column(column, justify="left" if column == "source" else "right")
     for result in summary.crawls:
         crawl_table.add_row(
@@ -25,6 +25,7 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
             str(len(result.errors)) if result.errors else "-",
         )
     console.print(crawl_table)
+    console.print("skipped: fetched but about none of the watches.", style="dim")
     for result in summary.crawls:
         for error in result.errors:
             console.print(f"  [yellow]! {result.source}: {error}[/yellow]")
@@ -37,8 +38,9 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
 
     if summary.opened:
         table = Table(title="Complaints opened", title_justify="left")
-        for column in ("id", "priority", "reach", "negativity", "on duty", "source", "post"):
-            table.add_column(column)
+        for column in ("id", "priority", "reach", "negativity", "on duty"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("post", no_wrap=True, overflow="ellipsis", max_width=60)
         for complaint in summary.opened:
             table.add_row(
                 str(complaint.id),
@@ -46,15 +48,16 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
                 f"{complaint.reach:,}",
                 f"{complaint.negativity:.0%}",
                 complaint.on_duty or "nobody on duty",
-                complaint.source,
-                complaint.excerpt,
+                " ".join(complaint.excerpt.split()),
             )
         console.print(table)
     else:
         console.print("No new complaints opened.")
 
     delivery = summary.delivery
-    if delivery is not None:
+    if delivery is not None and not (delivery.delivered or delivery.failed or delivery.pending):
+        console.print("No alerts to send.")
+    elif delivery is not None:
         where = ", ".join(delivery.destinations) or "nowhere"
         console.print(
             f"Alerts: {delivery.delivered} sent to {where}; "

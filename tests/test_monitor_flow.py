@@ -120,3 +120,34 @@ def test_slack_outage_keeps_alerts_pending_until_the_next_run(
     assert second.delivery is not None and second.delivery.delivered == len(first.opened)
     assert len(_posted(slack)) - 0 >= len(first.opened)
     assert os.environ[DEMO_SLACK_TOKEN_ENV] == "xoxb-test"
+
+
+def test_a_broken_source_is_recorded_and_the_others_still_run(
+    prefect_harness: None,
+    sqlite_url: str,
+    tmp_path: Path,
+    servers: tuple[SampleServer, LocalSlackServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.monitor import monitor
+    from storage.models import CrawlState
+
+    sample, slack = servers
+    config_path = Path(_config(tmp_path, sqlite_url, sample, slack, monkeypatch))
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8")
+        + f'\n[[sources]]\ntype = "feed"\nname = "gone"\nurl = "{sample.base_url}/gone.xml"\n',
+        encoding="utf-8",
+    )
+
+    summary = monitor(str(config_path))
+
+    by_source = {result.source: result for result in summary.crawls}
+    assert by_source["gone"].errors and "404" in by_source["gone"].errors[0]
+    assert by_source["larkspur-mentions"].new >= 40
+    assert summary.opened
+    _, factory = open_database(sqlite_url)
+    with factory() as session:
+        state = session.execute(select(CrawlState).where(CrawlState.source == "gone")).scalar_one()
+        assert state.last_error and "404" in state.last_error
+        assert state.consecutive_failures == 1

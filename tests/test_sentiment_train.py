@@ -1,0 +1,46 @@
+"""The training script end to end on a tiny sample: it must write a model uproar can load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sentiment import SentimentSettings
+from sentiment.model import load_model
+from sentiment.train import main as train_main
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"training data not found at {DATA}")
+def test_smoke_training_writes_a_loadable_model(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    train_main(
+        [
+            "--data",
+            str(DATA),
+            "--out",
+            str(out),
+            "--limit",
+            "200",
+            "--c-grid",
+            "1",
+            "4",
+            "--threads",
+            "2",
+        ]
+    )
+
+    spec = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert spec["training"]["limit"] == 200
+    assert spec["training"]["examples"] == 200
+    assert set(spec["validation"]) >= {"tweeteval_val_macro_recall", "sst2_dev_accuracy"}
+    assert spec["held_out"]["zh_test"]["ids"]
+    assert "Smoke model" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+    model = load_model(SentimentSettings(model=str(out)))
+    assert model.version == spec["version"]
+    scores = model.score(["great", "awful", ""])
+    assert [round(s.negative + s.neutral + s.positive, 6) for s in scores] == [1.0, 1.0, 1.0]
