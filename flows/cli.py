@@ -32,7 +32,9 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="uproar.toml to use (default: $UPROAR_CONFIG or ./uproar.toml)"),
+    typer.Option(
+        "--config", "-c", help="uproar.toml to use (default: $UPROAR_CONFIG or ./uproar.toml)"
+    ),
 ]
 
 
@@ -83,9 +85,7 @@ def serve(
     from flows.monitor import monitor
 
     config_path = str(resolve_config_path(config).resolve())
-    monitor.serve(
-        name="uproar-monitor", interval=interval, parameters={"config_path": config_path}
-    )
+    monitor.serve(name="uproar-monitor", interval=interval, parameters={"config_path": config_path})
 
 
 @config_app.command("check")

@@ -150,7 +150,9 @@ def load_config(path: str | Path | None = None) -> UproarConfig:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{resolved}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise ConfigError(
+            f"{resolved}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{resolved}: not valid TOML: {exc}") from None
     return parse_config(data, origin=str(resolved))

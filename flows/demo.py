@@ -64,7 +64,9 @@ def run_demo(console: Console, state_dir: Path = DEFAULT_STATE_DIR) -> int:
         print_summary(summary, console)
         messages = slack.messages
         if messages:
-            console.print(f"\n[bold]The local Slack server received {len(messages)} messages:[/bold]")
+            console.print(
+                f"\n[bold]The local Slack server received {len(messages)} messages:[/bold]"
+            )
             for message in messages:
                 console.print(
                     f"[bold]#{message.get('channel_name', '?')}[/bold] "

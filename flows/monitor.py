@@ -87,7 +87,7 @@ def score_new_posts(config: UproarConfig) -> ScoringReport:
     with session_scope(factory) as session:
         negative = (
             session.query(SentimentScore)
-                        .filter(
+            .filter(
                 SentimentScore.model_version == model.version,
                 SentimentScore.label == "negative",
                 SentimentScore.scored_at >= started,
@@ -144,9 +144,7 @@ def monitor(config_path: str, now: datetime | None = None) -> MonitorSummary:
     config = load_config(config_path)
     moment = now or utcnow()
     open_database(config.database.url)  # upgrade once before the crawlers write
-    futures = [
-        crawl_source.submit(config, source.name) for source in config.enabled_sources()
-    ]
+    futures = [crawl_source.submit(config, source.name) for source in config.enabled_sources()]
     summary = MonitorSummary(crawls=[future.result() for future in futures])
     summary.scoring = score_new_posts(config)
     summary.opened = open_new_complaints(config, moment)

@@ -20,7 +20,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         ".json": "application/feed+json; charset=utf-8",
     }
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Keep the demo's terminal for the summary."""
 
 

@@ -25,8 +25,13 @@ def servers() -> Iterator[tuple[SampleServer, LocalSlackServer]]:
         yield sample, slack
 
 
-def _config(tmp_path: Path, database_url: str, sample: SampleServer, slack: LocalSlackServer,
-            monkeypatch: pytest.MonkeyPatch) -> str:
+def _config(
+    tmp_path: Path,
+    database_url: str,
+    sample: SampleServer,
+    slack: LocalSlackServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
     monkeypatch.setenv(DEMO_SLACK_TOKEN_ENV, "xoxb-test")
     monkeypatch.setenv("UPROAR_DATABASE_URL", database_url)
     return str(write_demo_config(tmp_path, sample.base_url, slack.base_url))

@@ -1,0 +1,1 @@
+"""Throughput benchmarks for ``make bench``: figures are printed, never asserted."""
