@@ -7,10 +7,10 @@ way round): each syntax is extracted on its own and a failing one is only report
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import extruct
 
