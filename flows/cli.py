@@ -75,17 +75,33 @@ def run(config: ConfigOption = None) -> None:
 def serve(
     config: ConfigOption = None,
     interval: Annotated[int, typer.Option(help="seconds between monitoring passes")] = 300,
+    prefect_port: Annotated[
+        int, typer.Option(help="port for the Prefect server started when PREFECT_API_URL is unset")
+    ] = 4200,
 ) -> None:
-    """Run the monitor flow on a schedule (needs a Prefect server: `prefect server start`)."""
+    """Run the monitor flow on a schedule.
+
+    Uses the Prefect server at $PREFECT_API_URL, or starts one on 127.0.0.1 for as long as
+    this command runs (Prefect's ephemeral mode cannot schedule).
+    """
     prepare_environment()
     try:
         load_config(config)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
-    from flows.monitor import monitor
+    from flows.prefect_server import PrefectServerError, prefect_server
 
     config_path = str(resolve_config_path(config).resolve())
-    monitor.serve(name="uproar-monitor", interval=interval, parameters={"config_path": config_path})
+    try:
+        with prefect_server(prefect_port) as api_url:
+            console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
+            from flows.monitor import monitor
+
+            monitor.serve(
+                name="uproar-monitor", interval=interval, parameters={"config_path": config_path}
+            )
+    except PrefectServerError as exc:
+        raise _fail(str(exc)) from None
 
 
 @config_app.command("check")
@@ -171,6 +187,7 @@ def sentiment_score(
     """Score JSON lines {"id": ..., "text": ...}; write one JSON line per input."""
     prepare_environment()
     from sentiment.config import SentimentSettings
+    from sentiment.errors import ModelError
     from sentiment.jsonl import score_jsonl
     from sentiment.model import load_model
 
@@ -181,7 +198,12 @@ def sentiment_score(
             settings = load_config(path).sentiment
         except ConfigError as exc:
             raise _fail(str(exc)) from None
-    model = load_model(settings)
+    if input_file is not None and not input_file.is_file():
+        raise _fail(f"{input_file}: no such file")
+    try:
+        model = load_model(settings)
+    except ModelError as exc:
+        raise _fail(f"cannot load the sentiment model: {exc}") from None
     if input_file is None:
         score_jsonl(sys.stdin, sys.stdout, model, settings.batch_size)
         return

@@ -78,7 +78,10 @@ def complaints_table(rows: Sequence[dict[str, str]], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     columns = list(rows[0]) if rows else ["id", "status", "priority", "reach", "post"]
     for column in columns:
-        table.add_column(column)
+        if column == "post":
+            table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=70)
+        else:
+            table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(*(row[column] for column in columns))
     return table
