@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawlers.config import WatchConfig
-from crawlers.items import PostItem
+from crawlers.items import PostItem, searchable_text
 from crawlers.query import Query, parse_watch_query
 from crawlers.spiders.base import STAT_KNOWN, STAT_NEW, STAT_SKIPPED, UproarSpider
 from storage.db import open_database, session_scope
@@ -31,7 +31,7 @@ def matching_watch(item: PostItem, watches: list[tuple[WatchConfig, Query]]) -> 
     A watch limited to languages skips posts in other languages; a post whose language
     could not be detected is not excluded (a short complaint is still a complaint).
     """
-    text = item.searchable_text
+    text = searchable_text(item)
     language = _primary(item.language) if item.language else None
     for watch, query in watches:
         allowed = {_primary(lang) for lang in watch.languages}
@@ -116,7 +116,7 @@ class StorePostsPipeline(_CrawlerPipeline):
             return item
         try:
             with session_scope(self.factory) as session:
-                new = save_post(session, item.to_new_post(), self.fetched_at)
+                new = save_post(session, item, self.fetched_at)
         except Exception as exc:
             self.spider.record_error(f"could not store {item.external_id}: {exc}")
             raise DropItem(f"not stored: {exc}") from exc

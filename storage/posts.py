@@ -15,9 +15,12 @@ from storage.models import Post, SentimentScore
 ENGAGEMENT_FIELDS = ("author_followers", "likes", "reposts", "replies", "views")
 
 
-@dataclass(frozen=True)
+@dataclass
 class NewPost:
-    """A normalised post as a crawler hands it to storage."""
+    """A normalised post: what every spider yields and storage writes.
+
+    Mutable because crawl pipelines annotate it (``watch``) on its way to storage.
+    """
 
     source: str
     platform: str
