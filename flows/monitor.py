@@ -4,7 +4,6 @@ The flow only composes tasks; each task calls one package's library function, so
 logic stays testable without Prefect.
 """
 
-
 from dataclasses import dataclass, field
 from datetime import datetime
 
