@@ -1,4 +1,4 @@
-"""Sentiment scoring: a packaged MiniLM encoder plus a small trained head, fully offline.
+"""Sentiment scoring: a packaged MiniLM encoder plus one small trained head per language, offline.
 
 Public API: :class:`SentimentSettings`, :func:`load_model`, :class:`SentimentModel`,
 :class:`Score`, :func:`score_unscored_posts`, :func:`score_jsonl`, :class:`ModelError`.

@@ -5,6 +5,7 @@ Stored as safetensors so inference needs only numpy; scikit-learn is a training-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +56,32 @@ def load_head(path: Path, classes: int, dim: int) -> LinearHead:
     return LinearHead(weight.astype(np.float64), bias.astype(np.float64))
 
 
-def decide_labels(probabilities: np.ndarray, negativity_threshold: float) -> np.ndarray:
+# A binary head never predicts neutral: its neutral logit sits this far below the others.
+NEVER = -1.0e4
+
+
+def three_class(weight: np.ndarray, bias: np.ndarray, classes: Sequence[int]) -> LinearHead:
+    """A (3, dim) head from a classifier fitted on ``classes`` (scikit-learn's coef_ layout).
+
+    Binary data (negative vs positive only) gives one row ``w`` with P(positive) =
+    sigmoid(w·x + b); as softmax rows that is negative 0, positive ``w``, neutral never.
+    """
+    if list(classes) == [0, 1, 2]:
+        return LinearHead(weight.astype(np.float64), bias.astype(np.float64))
+    if list(classes) != [0, 2]:
+        raise ValueError(f"a head needs classes [0, 1, 2] or [0, 2], got {list(classes)}")
+    zeros = np.zeros_like(weight[0], dtype=np.float64)
+    return LinearHead(
+        np.stack([zeros, zeros, weight[0].astype(np.float64)]),
+        np.array([0.0, NEVER, float(bias[0])]),
+    )
+
+
+def decide_labels(
+    probabilities: np.ndarray, negativity_threshold: float | np.ndarray
+) -> np.ndarray:
     """Label indices: the most likely class, except that a negative probability at or above
-    ``negativity_threshold`` always means negative (0).
+    ``negativity_threshold`` (one number, or one per row) always means negative (0).
 
     Missing a complaint costs more than a second look at a lukewarm post, so negative wins
     before it is the single largest class.

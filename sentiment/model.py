@@ -1,19 +1,21 @@
-"""The sentiment model uproar scores posts with: packaged encoder + committed linear head.
+"""The sentiment model uproar scores posts with: packaged encoder + one committed head per language.
 
-A model is a folder holding ``model.json`` (version, labels, threshold, the encoder it was
-trained on) and ``head.safetensors``. ``"default"`` is ``sentiment/default_model``.
+A model is a folder holding ``model.json`` (version, labels, the routing rule, the encoder it
+was trained on, and per language a head file, its sha256 and its negativity threshold) plus the
+head files. ``"default"`` is ``sentiment/default_model``. Each text goes to the head of
+:func:`sentiment.language.language_of`: Chinese when enough of its letters are CJK, else English.
 
-Labels: the most likely class, except that a post whose negative probability reaches the
-model's ``negativity_threshold`` (chosen on validation, stored in model.json) is labelled
-negative even when neutral or positive is larger, because a missed complaint costs more
-than a second look. Empty or whitespace-only text scores exactly neutral (0, 1, 0).
+Labels: the most likely class, except that a post whose negative probability reaches its
+head's ``negativity_threshold`` (chosen on validation) is labelled negative even when neutral or
+positive is larger, because a missed complaint costs more than a second look. Empty or
+whitespace-only text scores exactly neutral (0, 1, 0).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,24 @@ from sentiment.config import DEFAULT_MODEL, SentimentSettings
 from sentiment.encoder import EMBEDDING_DIM, Encoder, load_encoder
 from sentiment.errors import ModelError
 from sentiment.head import LinearHead, decide_labels, load_head
+from sentiment.language import LANGUAGES, Language, language_of
 from sentiment.score import LABELS, Score
 
-__all__ = ["LABELS", "ModelSpec", "Score", "SentimentModel", "load_model"]
+__all__ = ["LABELS", "HeadSpec", "ModelSpec", "Score", "SentimentModel", "load_model"]
 
+FORMAT = 2
 SPEC_FILE = "model.json"
-HEAD_FILE = "head.safetensors"
+HEAD_FILES: dict[Language, str] = {"en": "head_en.safetensors", "zh": "head_zh.safetensors"}
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """One language's head as model.json describes it."""
+
+    file: str
+    sha256: str
+    negativity_threshold: float
 
 
 @dataclass(frozen=True)
@@ -39,9 +52,8 @@ class ModelSpec:
 
     folder: Path
     version: str
-    negativity_threshold: float
-    head_file: str
-    head_sha256: str
+    heads: dict[Language, HeadSpec]
+    zh_min_cjk_share: float
     encoder_package: str
     encoder_version: str
     encoder_sha256: str
@@ -54,6 +66,15 @@ def model_folder(name: str) -> Path:
     return DEFAULT_MODEL_DIR if name == DEFAULT_MODEL else Path(name).expanduser()
 
 
+def _head_spec(path: Path, language: str, raw: dict[str, Any]) -> HeadSpec:
+    threshold = float(raw["negativity_threshold"])
+    if not 0.0 < threshold <= 1.0:
+        raise ModelError(
+            f"{path}: heads.{language}.negativity_threshold {threshold} is not in (0, 1]"
+        )
+    return HeadSpec(str(raw["file"]), str(raw["sha256"]), threshold)
+
+
 def read_spec(folder: Path) -> ModelSpec:
     """Parse and check ``folder/model.json``; errors name the file and the key."""
     path = folder / SPEC_FILE
@@ -64,18 +85,22 @@ def read_spec(folder: Path) -> ModelSpec:
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path} is not valid JSON: {exc}") from exc
     try:
+        if raw.get("format") != FORMAT:
+            raise ModelError(
+                f"{path}: key 'format' is {raw.get('format')!r}, expected {FORMAT} "
+                "(one head per language); retrain with python -m sentiment.train"
+            )
         if tuple(raw["labels"]) != LABELS:
             raise ModelError(f"{path}: key 'labels' is {raw['labels']}, expected {list(LABELS)}")
-        threshold = float(raw["negativity_threshold"])
-        if not 0.0 < threshold <= 1.0:
-            raise ModelError(f"{path}: 'negativity_threshold' {threshold} is not in (0, 1]")
+        heads = {
+            language: _head_spec(path, language, raw["heads"][language]) for language in LANGUAGES
+        }
         held_out = raw.get("held_out", {}).get("zh_test", {}).get("ids", {})
         return ModelSpec(
             folder=folder,
             version=str(raw["version"]),
-            negativity_threshold=threshold,
-            head_file=str(raw["head"]["file"]),
-            head_sha256=str(raw["head"]["sha256"]),
+            heads=heads,
+            zh_min_cjk_share=float(raw["routing"]["zh_min_cjk_share"]),
             encoder_package=str(raw["encoder"]["package"]),
             encoder_version=str(raw["encoder"]["version"]),
             encoder_sha256=str(raw["encoder"]["weights_sha256"]),
@@ -86,14 +111,31 @@ def read_spec(folder: Path) -> ModelSpec:
         raise ModelError(f"{path}: missing or malformed key {exc}") from exc
 
 
+def routed_probabilities(
+    vectors: np.ndarray, languages: Sequence[Language], heads: Mapping[Language, LinearHead]
+) -> np.ndarray:
+    """An (n, 3) array: each row scored by the head of its language."""
+    result = np.zeros((len(languages), len(LABELS)))
+    codes = np.array(languages, dtype=object)
+    for language, head in heads.items():
+        rows = np.flatnonzero(codes == language)
+        if rows.size:
+            result[rows] = head.probabilities(vectors[rows])
+    return result
+
+
 class SentimentModel:
     """Scores texts; ``version`` is what gets stored next to every score."""
 
     def __init__(
-        self, spec: ModelSpec, head: LinearHead, encoder: Encoder, batch_size: int = 32
+        self,
+        spec: ModelSpec,
+        heads: Mapping[Language, LinearHead],
+        encoder: Encoder,
+        batch_size: int = 32,
     ) -> None:
         self.spec = spec
-        self.head = head
+        self.heads = dict(heads)
         self.encoder = encoder
         self.batch_size = batch_size
 
@@ -102,16 +144,21 @@ class SentimentModel:
         return self.spec.version
 
     @property
-    def negativity_threshold(self) -> float:
-        return self.spec.negativity_threshold
+    def negativity_thresholds(self) -> dict[Language, float]:
+        return {lang: head.negativity_threshold for lang, head in self.spec.heads.items()}
+
+    def languages(self, texts: Sequence[str]) -> list[Language]:
+        """Which head reads each text."""
+        return [language_of(text, self.spec.zh_min_cjk_share) for text in texts]
 
     def probabilities(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """An (n, 3) array of negative / neutral / positive probabilities."""
         result = np.tile(np.array([0.0, 1.0, 0.0]), (len(texts), 1))
         present = [i for i, text in enumerate(texts) if text and not text.isspace()]
         if present:
-            vectors = self.encoder.embed([texts[i] for i in present], batch_size or self.batch_size)
-            result[present] = self.head.probabilities(vectors)
+            chosen = [texts[i] for i in present]
+            vectors = self.encoder.embed(chosen, batch_size or self.batch_size)
+            result[present] = routed_probabilities(vectors, self.languages(chosen), self.heads)
         return result
 
     def score(self, texts: Sequence[str], batch_size: int | None = None) -> list[Score]:
@@ -119,26 +166,33 @@ class SentimentModel:
         if isinstance(texts, str):
             raise TypeError("score() takes a sequence of texts, not a single string")
         probabilities = self.probabilities(texts, batch_size)
-        labels = decide_labels(probabilities, self.negativity_threshold)
+        thresholds = self.negativity_thresholds
+        per_row = np.array([thresholds[lang] for lang in self.languages(texts)])
+        labels = decide_labels(probabilities, per_row)
         return [
             Score(float(p[0]), float(p[1]), float(p[2]), LABELS[int(label)], self.version)
             for p, label in zip(probabilities, labels, strict=True)
         ]
 
 
+def _load_head(spec: ModelSpec, language: Language) -> LinearHead:
+    head_spec = spec.heads[language]
+    path = spec.folder / head_spec.file
+    if not path.is_file():
+        raise ModelError(f"the {language} sentiment head {path} named in {SPEC_FILE} is missing")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    if sha != head_spec.sha256:
+        raise ModelError(
+            f"the {language} sentiment head {path} has sha256 {sha}, "
+            f"but {spec.folder / SPEC_FILE} expects {head_spec.sha256}"
+        )
+    return load_head(path, classes=len(LABELS), dim=EMBEDDING_DIM)
+
+
 def load_model(settings: SentimentSettings | None = None) -> SentimentModel:
     """Load the model named by ``settings`` from local files only, verifying every checksum."""
     settings = settings or SentimentSettings()
     spec = read_spec(model_folder(settings.model))
-    head_path = spec.folder / spec.head_file
-    if not head_path.is_file():
-        raise ModelError(f"the sentiment head {head_path} named in {SPEC_FILE} is missing")
-    head_sha = hashlib.sha256(head_path.read_bytes()).hexdigest()
-    if head_sha != spec.head_sha256:
-        raise ModelError(
-            f"the sentiment head {head_path} has sha256 {head_sha}, "
-            f"but {spec.folder / SPEC_FILE} expects {spec.head_sha256}"
-        )
-    head = load_head(head_path, classes=len(LABELS), dim=EMBEDDING_DIM)
+    heads = {language: _load_head(spec, language) for language in LANGUAGES}
     encoder = load_encoder(spec.encoder_sha256, settings.max_length, settings.threads)
-    return SentimentModel(spec, head, encoder, settings.batch_size)
+    return SentimentModel(spec, heads, encoder, settings.batch_size)

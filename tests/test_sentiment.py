@@ -17,8 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from sentiment import SentimentSettings
 from sentiment.errors import ModelError
 from sentiment.evaluate import macro_recall
+from sentiment.head import LinearHead, decide_labels
 from sentiment.jsonl import score_jsonl
-from sentiment.model import DEFAULT_MODEL_DIR, SentimentModel, load_model, read_spec
+from sentiment.language import Language, cjk_share, language_of
+from sentiment.model import (
+    DEFAULT_MODEL_DIR,
+    HEAD_FILES,
+    SentimentModel,
+    load_model,
+    read_spec,
+    routed_probabilities,
+)
 from sentiment.store import score_unscored_posts
 from storage.db import session_scope
 from storage.models import SentimentScore
@@ -60,8 +69,11 @@ def test_settings_reject_unknown_keys() -> None:
 def test_loads_offline_and_records_version(model: SentimentModel) -> None:
     spec = json.loads((DEFAULT_MODEL_DIR / "model.json").read_text())
     assert model.version == spec["version"]
-    assert model.version.startswith("uproar-minilm-lr-")
+    assert model.version.startswith("uproar-minilm-lr2-")
+    assert spec["format"] == 2 and set(spec["heads"]) == {"en", "zh"}
     assert spec["held_out"]["zh_test"]["ids"], "the held-out Chinese ids must be recorded"
+    for head in spec["heads"].values():
+        assert (DEFAULT_MODEL_DIR / head["file"]).stat().st_size < 10_000
     scores = model.score(["hello world"])
     assert scores[0].model == model.version
 
@@ -92,7 +104,7 @@ def test_empty_text_is_neutral_not_a_crash(model: SentimentModel) -> None:
     assert scores[2].label == "negative"
     assert model.score([]) == []
     with pytest.raises(TypeError):
-        model.score("a single string")  # type: ignore[arg-type]
+        model.score("a single string")
 
 
 @pytest.mark.parametrize("text", NEGATIVE_EN + NEGATIVE_ZH)
@@ -108,12 +120,99 @@ def test_clear_praise_scores_positive(model: SentimentModel, text: str) -> None:
 
 
 def test_negativity_threshold_overrides_argmax(model: SentimentModel) -> None:
-    threshold = model.negativity_threshold
-    assert 0.0 < threshold <= 0.5
-    probabilities = np.array([[threshold, 1 - threshold - 0.01, 0.01], [0.3, 0.3, 0.4]])
-    from sentiment.head import decide_labels
+    for threshold in model.negativity_thresholds.values():
+        assert 0.0 < threshold <= 0.5
+        probabilities = np.array([[threshold, 1 - threshold - 0.01, 0.01], [0.3, 0.3, 0.4]])
+        expected = [0, 2 if threshold > 0.3 else 0]
+        assert decide_labels(probabilities, threshold).tolist() == expected
+    per_row = decide_labels(np.array([[0.4, 0.6, 0.0], [0.4, 0.6, 0.0]]), np.array([0.35, 0.5]))
+    assert per_row.tolist() == [0, 1]
 
-    assert decide_labels(probabilities, threshold).tolist() == [0, 2 if threshold > 0.3 else 0]
+
+# --- routing ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Day 6 and still no parcel", "en"),
+        ("快递太慢了", "zh"),
+        ("Larkspur 的包装很好", "zh"),  # 5 of 13 letters are CJK
+        ("Loved the 小笼包 at Larkspur Street market", "en"),  # 3 of 35 letters
+        ("2024!!! 👍👍 :)", "en"),  # no letters at all
+        ("", "en"),
+        ("質量很好，非常滿意", "zh"),  # traditional characters
+        ("𠮷野家的牛肉饭", "zh"),  # an ideograph outside the basic block
+        ("Ünïcödé àccents stay English", "en"),
+    ],
+)
+def test_language_of(text: str, language: str) -> None:
+    assert language_of(text) == language
+
+
+def test_cjk_share_counts_letters_only() -> None:
+    assert cjk_share("") == 0.0
+    assert cjk_share("好") == 1.0
+    assert cjk_share("ab好好") == 0.5
+    assert cjk_share("好，。!? 123 🙂") == 1.0
+    assert language_of("ab好", zh_min_cjk_share=0.5) == "en"
+    assert language_of("ab好", zh_min_cjk_share=0.3) == "zh"
+
+
+def test_routed_probabilities_uses_each_rows_head() -> None:
+    vectors = np.eye(3)
+    heads: dict[Language, LinearHead] = {
+        "en": LinearHead(np.zeros((3, 3)), np.array([0.0, 5.0, 0.0])),  # says neutral
+        "zh": LinearHead(np.zeros((3, 3)), np.array([5.0, 0.0, 0.0])),  # says negative
+    }
+    probabilities = routed_probabilities(vectors, ["en", "zh", "en"], heads)
+    assert probabilities.argmax(axis=1).tolist() == [1, 0, 1]
+
+
+def test_model_routes_chinese_to_the_binary_chinese_head(model: SentimentModel) -> None:
+    """The Chinese head never says neutral, the English one does: a routing slip shows here."""
+    texts = [*NEGATIVE_ZH, *POSITIVE_ZH, "今天下午三点开会", *NEGATIVE_EN, "The meeting is at 3pm"]
+    assert model.languages(texts) == ["zh"] * 6 + ["en"] * 4
+    probabilities = model.probabilities(texts)
+    assert np.all(probabilities[:6, 1] < 1e-6)
+    assert probabilities[-1, 1] > 0.2
+
+
+# Realistic posts about a brand; they must not be misread in the direction that matters.
+# KNOWN_MISREAD fail today (with every head tried on frozen MiniLM, and with the previous mixed
+# head too): "problem", "no", "fuss" outweigh the praise in the mean-pooled embedding. They are
+# strict xfails so the suite says so the day an encoder change fixes them.
+KNOWN_MISREAD = pytest.mark.xfail(
+    strict=True, reason="frozen MiniLM + linear head reads praise with 'problem'/'no' as negative"
+)
+SANITY = [
+    pytest.param(
+        "Larkspur packaging: paper tape, cardboard corners, no plastic at all. "
+        "More of this please.",
+        {"neutral", "positive"},
+        marks=KNOWN_MISREAD,
+    ),
+    pytest.param(
+        "The support team was brilliant and fixed my problem in minutes",
+        {"positive"},
+        marks=KNOWN_MISREAD,
+    ),
+    pytest.param(
+        "Larkspur refunded me the same day without any fuss. Impressed.",
+        {"positive"},
+        marks=KNOWN_MISREAD,
+    ),
+    ("Day 6 and still no sign of my Larkspur parcel, nobody answers the phone", {"negative"}),
+    ("Just ordered the new Larkspur kettle, arrives Tuesday", {"neutral", "positive"}),
+    ("Broken on arrival and the replacement is broken too. Never again, Larkspur.", {"negative"}),
+    ("Brilliant support team, sorted in minutes. Thank you!", {"positive"}),
+]
+
+
+@pytest.mark.parametrize(("text", "allowed"), SANITY)
+def test_realistic_english_posts(model: SentimentModel, text: str, allowed: set[str]) -> None:
+    (score,) = model.score([text])
+    assert score.label in allowed, score
 
 
 def test_quality_on_committed_sample(model: SentimentModel) -> None:
@@ -143,16 +242,29 @@ def test_quality_on_committed_sample(model: SentimentModel) -> None:
 
 
 # Measured on tests/data/sentiment_sample.jsonl with the committed model, minus ~4 points.
-# Measured 0.606 / 0.675 / 0.644 for uproar-minilm-lr-a988c7f05b.
-QUALITY_BARS = {"tweeteval_val": 0.56, "sst2_dev": 0.63, "zh_val": 0.60}
+# Measured 0.611 / 0.775 / 0.678 for uproar-minilm-lr2-5513f1a9bb (the previous single mixed
+# head, uproar-minilm-lr-a988c7f05b, measured 0.606 / 0.675 / 0.644 here).
+QUALITY_BARS = {"tweeteval_val": 0.57, "sst2_dev": 0.73, "zh_val": 0.63}
 
 
-def test_corrupted_head_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_corrupted_head_is_refused(tmp_path: Path, language: str) -> None:
     folder = tmp_path / "model"
     shutil.copytree(DEFAULT_MODEL_DIR, folder)
-    head = folder / read_spec(folder).head_file
+    head = folder / read_spec(folder).heads[language].file  # type: ignore[index]
+    assert head.name == HEAD_FILES[language]  # type: ignore[index]
     head.write_bytes(head.read_bytes()[:-4] + b"\0\0\0\0")
-    with pytest.raises(ModelError, match="sha256"):
+    with pytest.raises(ModelError, match=rf"{language} sentiment head.*sha256"):
+        load_model(SentimentSettings(model=str(folder)))
+
+
+def test_single_head_format_is_refused_by_name(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    spec = json.loads((folder / "model.json").read_text())
+    spec["format"] = 1
+    (folder / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ModelError, match=r"'format'.*retrain"):
         load_model(SentimentSettings(model=str(folder)))
 
 
