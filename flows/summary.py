@@ -39,8 +39,10 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
     if summary.opened:
         table = Table(title="Complaints opened", title_justify="left")
         for column in ("id", "priority", "reach", "negativity", "on duty"):
-            table.add_column(column, no_wrap=True)
-        table.add_column("post", no_wrap=True, overflow="ellipsis", max_width=60)
+            table.add_column(
+                column, no_wrap=True, min_width=max(len(column), 9 * (column == "reach"))
+            )
+        table.add_column("post", no_wrap=True, overflow="ellipsis", max_width=44)
         for complaint in summary.opened:
             table.add_row(
                 str(complaint.id),
