@@ -157,3 +157,29 @@ def test_a_broken_source_is_recorded_and_the_others_still_run(
         state = session.execute(select(CrawlState).where(CrawlState.source == "gone")).scalar_one()
         assert state.last_error and "404" in state.last_error
         assert state.consecutive_failures == 1
+
+
+def test_a_run_that_crashed_after_crawling_is_completed_by_the_next_run(
+    prefect_harness: None,
+    sqlite_url: str,
+    tmp_path: Path,
+    servers: tuple[SampleServer, LocalSlackServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Posts stored before a crash are scored, triaged and alerted on by the next run."""
+    from crawlers.runner import run_crawl
+    from flows.config import load_config
+    from flows.monitor import monitor
+
+    sample, slack = servers
+    config_path = _config(tmp_path, sqlite_url, sample, slack, monkeypatch)
+    config = load_config(config_path)
+    for source in config.sources:  # the crawl step of a run that then died
+        assert run_crawl(source, config.watches, config.crawl, sqlite_url).ok
+
+    summary = monitor(config_path)
+
+    assert summary.new_posts == 0
+    assert summary.scoring is not None and summary.scoring.scored >= 50
+    assert len(summary.opened) >= 3
+    assert len(_posted(slack)) == len(summary.opened)
