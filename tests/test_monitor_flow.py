@@ -4,6 +4,7 @@ Slack-compatible server, with the real slack-sdk client, on SQLite and PostgreSQ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,39 +20,36 @@ from storage.models import Complaint, ComplaintEvent, Notification, Post, Sentim
 pytestmark = pytest.mark.slow
 
 
+@dataclass
+class DemoSetup:
+    """The demo's local sample source and Slack-compatible server, and a config for them."""
+
+    sample: SampleServer
+    slack: LocalSlackServer
+    folder: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def config_for(self, database_url: str) -> str:
+        self.monkeypatch.setenv(DEMO_SLACK_TOKEN_ENV, "xoxb-test")
+        self.monkeypatch.setenv("UPROAR_DATABASE_URL", database_url)
+        return str(write_demo_config(self.folder, self.sample.base_url, self.slack.base_url))
+
+    def posted(self) -> list[dict[str, object]]:
+        return [call.body for call in self.slack.calls if call.method == "chat.postMessage"]
+
+
 @pytest.fixture
-def servers() -> Iterator[tuple[SampleServer, LocalSlackServer]]:
+def demo(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DemoSetup]:
     with SampleServer() as sample, LocalSlackServer(channels=("larkspur-alerts",)) as slack:
-        yield sample, slack
+        yield DemoSetup(sample, slack, tmp_path, monkeypatch)
 
 
-def _config(
-    tmp_path: Path,
-    database_url: str,
-    sample: SampleServer,
-    slack: LocalSlackServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> str:
-    monkeypatch.setenv(DEMO_SLACK_TOKEN_ENV, "xoxb-test")
-    monkeypatch.setenv("UPROAR_DATABASE_URL", database_url)
-    return str(write_demo_config(tmp_path, sample.base_url, slack.base_url))
-
-
-def _posted(slack: LocalSlackServer) -> list[dict[str, object]]:
-    return [call.body for call in slack.calls if call.method == "chat.postMessage"]
-
-
-def test_monitor_end_to_end_and_second_run_adds_nothing(
-    prefect_harness: None,
-    database_url: str,
-    tmp_path: Path,
-    servers: tuple[SampleServer, LocalSlackServer],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_monitor_end_to_end_and_second_run_adds_nothing(demo: DemoSetup, database_url: str) -> None:
     from flows.monitor import monitor
 
-    sample, slack = servers
-    config_path = _config(tmp_path, database_url, sample, slack, monkeypatch)
+    config_path = demo.config_for(database_url)
 
     first = monitor(config_path)
 
@@ -77,7 +75,7 @@ def test_monitor_end_to_end_and_second_run_adds_nothing(
         assert {n.status for n in delivered} == {"delivered"}
         assert all(n.slack_ts for n in delivered)
 
-    posted = _posted(slack)
+    posted = demo.posted()
     assert len(posted) == len(complaints)
     assert first.delivery is not None and first.delivery.delivered == len(complaints)
 
@@ -87,24 +85,19 @@ def test_monitor_end_to_end_and_second_run_adds_nothing(
     assert sum(result.known for result in second.crawls) == first.new_posts
     assert second.opened == []
     assert second.nothing_new
-    assert len(_posted(slack)) == len(complaints)
+    assert len(demo.posted()) == len(complaints)
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Post)) == posts
         assert session.scalar(select(func.count()).select_from(Complaint)) == len(complaints)
 
 
 def test_slack_outage_keeps_alerts_pending_until_the_next_run(
-    prefect_harness: None,
-    sqlite_url: str,
-    tmp_path: Path,
-    servers: tuple[SampleServer, LocalSlackServer],
-    monkeypatch: pytest.MonkeyPatch,
+    demo: DemoSetup, sqlite_url: str
 ) -> None:
     from flows.monitor import monitor
 
-    sample, slack = servers
-    config_path = _config(tmp_path, sqlite_url, sample, slack, monkeypatch)
-    slack.fail_next(1000, status=500)
+    config_path = demo.config_for(sqlite_url)
+    demo.slack.fail_next(1000, status=500)
 
     first = monitor(config_path)
 
@@ -116,12 +109,12 @@ def test_slack_outage_keeps_alerts_pending_until_the_next_run(
         assert {n.status for n in pending} == {"pending"}
         assert all("500" in (n.last_error or "") for n in pending)
 
-    slack.recover()
+    demo.slack.recover()
     # The next run comes after the outbox's backoff has passed.
     second = monitor(config_path, now=datetime.now(UTC) + timedelta(hours=2))
 
     assert second.delivery is not None and second.delivery.delivered == len(first.opened)
-    delivered_texts = [str(body.get("text")) for body in _posted(slack)]
+    delivered_texts = [str(body.get("text")) for body in demo.posted()]
     assert len(set(delivered_texts)) == len(first.opened)
     with factory() as session:
         statuses = {n.status for n in session.execute(select(Notification)).scalars()}
@@ -129,20 +122,15 @@ def test_slack_outage_keeps_alerts_pending_until_the_next_run(
 
 
 def test_a_broken_source_is_recorded_and_the_others_still_run(
-    prefect_harness: None,
-    sqlite_url: str,
-    tmp_path: Path,
-    servers: tuple[SampleServer, LocalSlackServer],
-    monkeypatch: pytest.MonkeyPatch,
+    demo: DemoSetup, sqlite_url: str
 ) -> None:
     from flows.monitor import monitor
     from storage.models import CrawlState
 
-    sample, slack = servers
-    config_path = Path(_config(tmp_path, sqlite_url, sample, slack, monkeypatch))
+    config_path = Path(demo.config_for(sqlite_url))
     config_path.write_text(
         config_path.read_text(encoding="utf-8")
-        + f'\n[[sources]]\ntype = "feed"\nname = "gone"\nurl = "{sample.base_url}/gone.xml"\n',
+        + f'\n[[sources]]\ntype = "feed"\nname = "gone"\nurl = "{demo.sample.base_url}/gone.xml"\n',
         encoding="utf-8",
     )
 
@@ -160,19 +148,14 @@ def test_a_broken_source_is_recorded_and_the_others_still_run(
 
 
 def test_a_run_that_crashed_after_crawling_is_completed_by_the_next_run(
-    prefect_harness: None,
-    sqlite_url: str,
-    tmp_path: Path,
-    servers: tuple[SampleServer, LocalSlackServer],
-    monkeypatch: pytest.MonkeyPatch,
+    demo: DemoSetup, sqlite_url: str
 ) -> None:
     """Posts stored before a crash are scored, triaged and alerted on by the next run."""
     from crawlers.runner import run_crawl
     from flows.config import load_config
     from flows.monitor import monitor
 
-    sample, slack = servers
-    config_path = _config(tmp_path, sqlite_url, sample, slack, monkeypatch)
+    config_path = demo.config_for(sqlite_url)
     config = load_config(config_path)
     for source in config.sources:  # the crawl step of a run that then died
         assert run_crawl(source, config.watches, config.crawl, sqlite_url).ok
@@ -182,4 +165,4 @@ def test_a_run_that_crashed_after_crawling_is_completed_by_the_next_run(
     assert summary.new_posts == 0
     assert summary.scoring is not None and summary.scoring.scored >= 50
     assert len(summary.opened) >= 3
-    assert len(_posted(slack)) == len(summary.opened)
+    assert len(demo.posted()) == len(summary.opened)
