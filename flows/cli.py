@@ -27,7 +27,9 @@ app.add_typer(complaints_app, name="complaints")
 app.add_typer(db_app, name="db")
 app.add_typer(sentiment_app, name="sentiment")
 
-console = Console(soft_wrap=True)
+# Piped output gets room for whole tables rather than rich's 80-column default.
+PIPED_WIDTH = 160
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
 err_console = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
@@ -162,11 +164,10 @@ def complaints_list(
             {
                 "id": str(c.id),
                 "status": c.status,
-                "priority": c.priority,
+                "prio": c.priority,
                 "reach": f"{c.reach:,}",
-                "owner": c.owner or f"(on duty: {c.on_duty or 'nobody'})",
-                "opened": c.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
-                "ack due": c.ack_due_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "owner": c.owner or f"({c.on_duty or 'nobody'} on duty)",
+                "ack due (UTC)": c.ack_due_at.strftime("%m-%d %H:%M"),
                 "post": mask_personal_data(c.post.text)[:70],
             }
             for c in list_complaints(session, status=status)
@@ -174,7 +175,7 @@ def complaints_list(
     if not rows:
         console.print("No complaints" + (f" with status {status}." if status else "."))
         return
-    console.print(complaints_table(rows, title=f"{len(rows)} complaints"))
+    console.print(complaints_table(rows, title=f"{len(rows)} complaints", width=console.width))
 
 
 @sentiment_app.command("score")

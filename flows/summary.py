@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from flows.monitor import MonitorSummary
+
+
+def excerpt(text: str, width: int) -> Text:
+    """One line of ``text`` cut to ``width`` terminal cells (CJK characters take two)."""
+    line = Text(" ".join(text.split()), no_wrap=True)
+    line.truncate(max(width, 10), overflow="ellipsis")
+    return line
 
 
 def print_summary(summary: MonitorSummary, console: Console) -> None:
@@ -28,7 +37,7 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
     console.print("skipped: fetched but about none of the watches.", style="dim")
     for result in summary.crawls:
         for error in result.errors:
-            console.print(f"  [yellow]! {result.source}: {error}[/yellow]")
+            console.print(f"  [yellow]! {escape(result.source)}: {escape(error)}[/yellow]")
 
     if summary.scoring is not None:
         console.print(
@@ -37,22 +46,18 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
         )
 
     if summary.opened:
-        table = Table(title="Complaints opened", title_justify="left")
-        for column in ("id", "priority", "reach", "negativity", "on duty"):
-            table.add_column(
-                column, no_wrap=True, min_width=max(len(column), 9 * (column == "reach"))
-            )
-        table.add_column("post", no_wrap=True, overflow="ellipsis", max_width=44)
-        for complaint in summary.opened:
-            table.add_row(
-                str(complaint.id),
-                complaint.priority,
-                f"{complaint.reach:,}",
-                f"{complaint.negativity:.0%}",
-                complaint.on_duty or "nobody on duty",
-                " ".join(complaint.excerpt.split()),
-            )
-        console.print(table)
+        rows = [
+            {
+                "id": str(complaint.id),
+                "priority": complaint.priority,
+                "reach": f"{complaint.reach:,}",
+                "negativity": f"{complaint.negativity:.0%}",
+                "on duty": complaint.on_duty or "nobody",
+                "post": complaint.excerpt,
+            }
+            for complaint in summary.opened
+        ]
+        console.print(complaints_table(rows, "Complaints opened", console.width))
     else:
         console.print("No new complaints opened.")
 
@@ -66,7 +71,7 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
             f"{delivery.failed} failed this run; {delivery.pending} still pending."
         )
         for error in delivery.errors:
-            console.print(f"  [yellow]! {error}[/yellow]")
+            console.print(f"  [yellow]! {escape(error)}[/yellow]")
 
     if summary.nothing_new:
         known = sum(result.known for result in summary.crawls)
@@ -76,14 +81,22 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
         )
 
 
-def complaints_table(rows: Sequence[dict[str, str]], title: str) -> Table:
+def complaints_table(rows: Sequence[dict[str, str]], title: str, width: int) -> Table:
+    """Rows of short values plus a ``post`` excerpt cut to what ``width`` leaves for it."""
     table = Table(title=title, title_justify="left")
     columns = list(rows[0]) if rows else ["id", "status", "priority", "reach", "post"]
+    fixed = sum(
+        max([len(column), *(len(row[column]) for row in rows)]) + 3
+        for column in columns
+        if column != "post"
+    )
     for column in columns:
-        if column == "post":
-            table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=70)
-        else:
-            table.add_column(column, no_wrap=True)
+        table.add_column(column, no_wrap=True)
     for row in rows:
-        table.add_row(*(row[column] for column in columns))
+        table.add_row(
+            *(
+                excerpt(row[column], width - fixed - 4) if column == "post" else row[column]
+                for column in columns
+            )
+        )
     return table
