@@ -26,6 +26,9 @@ from storage.models import Notification
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(seconds=30)
+# After this many failures in a row the receiver is taken to be down: the rest of the
+# outbox waits for the next run instead of each message waiting out its own timeout.
+FAILURES_BEFORE_PAUSE = 3
 BACKOFF_MAX = timedelta(hours=1)
 MAX_ERROR_CHARS = 1000
 
@@ -71,7 +74,8 @@ def _deliver_one(
     now: datetime,
     max_attempts: int,
     report: DeliveryReport,
-) -> None:
+) -> bool | None:
+    """Try one row: True when sent, False when it failed, None when there was nothing to do."""
     with factory() as session, session.begin():
         notification = session.execute(
             select(Notification)
@@ -79,7 +83,7 @@ def _deliver_one(
             .with_for_update(skip_locked=True)
         ).scalar_one_or_none()
         if notification is None:
-            return  # delivered meanwhile, or another worker holds it
+            return None  # delivered meanwhile, or another worker holds it
         try:
             message_id = sender.send(notification)
         except Exception as exc:
@@ -103,7 +107,7 @@ def _deliver_one(
                 notification.attempts,
                 error,
             )
-            return
+            return False
         notification.status = "delivered"
         notification.delivered_at = now
         notification.delivered_to = sender.destination[:100]
@@ -113,6 +117,7 @@ def _deliver_one(
         report.delivered += 1
         if sender.destination not in report.destinations:
             report.destinations.append(sender.destination)
+        return True
 
 
 def deliver_pending(
@@ -127,8 +132,18 @@ def deliver_pending(
     report = DeliveryReport()
     with session_factory() as session:
         due = _due_ids(session, now)
-    for notification_id in due:
-        _deliver_one(session_factory, notification_id, sender, now, max_attempts, report)
+    failures_in_a_row = 0
+    for position, notification_id in enumerate(due):
+        sent = _deliver_one(session_factory, notification_id, sender, now, max_attempts, report)
+        if sent is None:
+            continue
+        failures_in_a_row = 0 if sent else failures_in_a_row + 1
+        if failures_in_a_row >= FAILURES_BEFORE_PAUSE and position + 1 < len(due):
+            report.errors.append(
+                f"{sender.destination}: {failures_in_a_row} failures in a row, so the other "
+                f"{len(due) - position - 1} notifications wait for the next run"
+            )
+            break
     with session_factory() as session:
         report.pending = session.execute(
             select(func.count()).select_from(Notification).where(Notification.status == "pending")

@@ -20,7 +20,7 @@ from alerts.local_slack import LocalSlackServer
 from alerts.outbox import deliver_pending
 from alerts.slack import ConsoleSender, SlackSender, make_slack_client
 from storage.db import session_scope
-from storage.models import Notification
+from storage.models import Notification, Post
 from storage.posts import NewPost, save_post
 from tests.test_alerts_complaints import add_score
 
@@ -164,6 +164,46 @@ def test_http_500_stays_pending_then_delivers(session_factory, slack) -> None:
     assert (retry.delivered, retry.failed, retry.pending) == (1, 0, 0)
     assert row(session_factory, first).status == "delivered"
     assert len(slack.messages) == 3  # one message each, the failed call left nothing behind
+
+
+def test_an_outage_pauses_the_outbox_instead_of_trying_every_row(session_factory, slack) -> None:
+    seed(session_factory, count=3)
+    extra = seed_more(session_factory, count=2)
+    slack.fail_next(100, status=503)
+    report = deliver_pending(session_factory, sender_for(slack), NOW)
+    assert (report.delivered, report.failed, report.pending) == (0, 3, 5)
+    assert len(slack.calls) == 3  # the two others were not tried during the outage
+    assert "3 failures in a row" in report.errors[-1]
+    untouched = row(session_factory, extra[-1])
+    assert (untouched.attempts, untouched.next_attempt_at) == (0, None)
+    slack.recover()
+    later = deliver_pending(session_factory, sender_for(slack), NOW + timedelta(minutes=5))
+    assert (later.delivered, later.pending) == (5, 0)
+
+
+def seed_more(factory: sessionmaker[Session], count: int) -> list[int]:
+    """``count`` more complaints after :func:`seed`'s; returns all notification ids."""
+    with session_scope(factory) as session:
+        for index in range(count):
+            external_id = f"more-{index}"
+            save_post(
+                session,
+                NewPost(
+                    source="mastodon",
+                    platform="mastodon",
+                    external_id=external_id,
+                    text=f"Another lost parcel, number {index}",
+                    author_followers=5_000,
+                ),
+                fetched_at=NOW,
+            )
+            post_id = session.execute(
+                select(Post.id).where(Post.external_id == external_id)
+            ).scalar_one()
+            add_score(session, post_id, 0.9)
+        open_complaints(session, ThresholdSettings(), DeadlineSettings(), ROTA, NOW)
+    with session_scope(factory) as session:
+        return list(session.execute(select(Notification.id).order_by(Notification.id)).scalars())
 
 
 def test_ok_false_stays_pending_with_slacks_error(session_factory, slack) -> None:
