@@ -99,8 +99,12 @@ def serve(
             console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
             from flows.monitor import monitor
 
+            # limit=1: a pass that overruns its interval delays the next, never overlaps it.
             monitor.serve(
-                name="uproar-monitor", interval=interval, parameters={"config_path": config_path}
+                name="uproar-monitor",
+                interval=interval,
+                parameters={"config_path": config_path},
+                limit=1,
             )
     except PrefectServerError as exc:
         raise _fail(str(exc)) from None
