@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 from dateutil import parser as date_parser
@@ -127,11 +127,27 @@ def _entry_language(entry: Mapping[str, Any], feed_language: str | None) -> str 
     return feed_language
 
 
+REDIRECT_HOSTS = ("www.google.com", "google.com")
+
+
+def unwrap_redirect(link: str) -> str:
+    """The article behind a Google redirect (``google.com/url?url=…``, as Google Alerts
+    feeds link every entry), so responders open the post, not the redirector."""
+    parts = urlsplit(link)
+    if parts.hostname in REDIRECT_HOSTS and parts.path == "/url":
+        query = parse_qs(parts.query)
+        for key in ("url", "q"):
+            target = (query.get(key) or [""])[0]
+            if target.startswith(("http://", "https://")):
+                return target
+    return link
+
+
 def _xml_entry(
     entry: Mapping[str, Any], url: str, source: str, prefix: str, feed_language: str | None
 ) -> PostItem:
     link = entry.get("link")
-    link = urljoin(url, link) if link else None
+    link = unwrap_redirect(urljoin(url, link)) if link else None
     external_id = entry.get("id") or link
     if not external_id:
         raise ValueError("entry has neither an id/guid nor a link")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crawlers.config import CrawlSettings, FeedSource, WatchConfig
-from crawlers.feeds import parse_date, parse_feed, to_count
+from crawlers.feeds import parse_date, parse_feed, to_count, unwrap_redirect
 from crawlers.items import PostItem
 from crawlers.runner import CrawlResult, run_crawl
 from storage.db import open_database
@@ -118,6 +118,36 @@ def test_atom_prefers_full_content_and_resolves_relative_links(fixtures_dir: Pat
     # The content keeps its link targets as text.
     assert "(http://www.hanselman.com/blog/" in first.text
     assert len(first.text) > 200
+
+
+def test_google_alerts_links_point_at_the_article_not_the_redirector(fixtures_dir: Path) -> None:
+    body = (fixtures_dir / "feeds" / "google_alerts_atom.xml").read_bytes()
+    items = parse_feed(body, "https://www.google.com/alerts/feeds/1/2", "alerts").items
+    urls = [item.url for item in items]
+    assert "https://investorplace.com/2019/07/slack-stock-truly-compelling/" in urls
+    assert all(url and "google.com/url" not in url for url in urls)
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        (
+            "https://www.google.com/url?rct=j&sa=t&url=https://a.example/x?y=1&ct=ga",
+            "https://a.example/x?y=1",
+        ),
+        ("https://google.com/url?q=http://b.example/", "http://b.example/"),
+        (
+            "https://www.google.com/url?url=javascript:alert(1)",
+            "https://www.google.com/url?url=javascript:alert(1)",
+        ),
+        (
+            "https://news.example/url?url=https://c.example/",
+            "https://news.example/url?url=https://c.example/",
+        ),
+    ],
+)
+def test_unwrap_redirect(link: str, expected: str) -> None:
+    assert unwrap_redirect(link) == expected
 
 
 def test_json_feed_fields(fixtures_dir: Path) -> None:
