@@ -49,21 +49,37 @@ def _primary_subtag(language: str) -> str:
     return language.strip().replace("_", "-").split("-")[0].lower()
 
 
-def detect_language(text: str, hint: str | None = None) -> str | None:
-    """ISO 639-1 code of ``text``: the feed's or page's own ``hint`` wins, CJK script
-    decides for Chinese/Japanese/Korean, else langdetect; ``None`` when too short to tell."""
-    if hint and hint.strip():
-        return _primary_subtag(hint)
+CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
+
+
+def _script_language(text: str) -> str | None:
+    """zh / ja / ko when CJK characters dominate the letters of ``text``, else None."""
     letters = [char for char in text if char.isalpha()]
     if not letters:
         return None
     cjk = _CJK.findall(text)
-    if len(cjk) / len(letters) >= CJK_SHARE_FOR_CHINESE:
-        if len(_KANA.findall(text)) / len(cjk) >= 0.2:
-            return "ja"
-        if len(_HANGUL.findall(text)) / len(cjk) >= 0.5:
-            return "ko"
-        return "zh"
+    if len(cjk) / len(letters) < CJK_SHARE_FOR_CHINESE:
+        return None
+    if len(_KANA.findall(text)) / len(cjk) >= 0.2:
+        return "ja"
+    if len(_HANGUL.findall(text)) / len(cjk) >= 0.5:
+        return "ko"
+    return "zh"
+
+
+def detect_language(text: str, hint: str | None = None) -> str | None:
+    """ISO 639-1 code of ``text``: the feed's or page's own ``hint`` wins unless the script
+    contradicts it (a Chinese post in a feed labelled "en" is Chinese), CJK script decides
+    for Chinese/Japanese/Korean, else langdetect; ``None`` when too short to tell."""
+    script = _script_language(text)
+    if hint and hint.strip():
+        declared = _primary_subtag(hint)
+        if script is not None and declared not in CJK_LANGUAGES:
+            return script
+        return declared
+    if script is not None:
+        return script
+    letters = [char for char in text if char.isalpha()]
     if len(letters) < MIN_LETTERS_FOR_DETECTION:
         return None
     try:

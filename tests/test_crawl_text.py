@@ -33,7 +33,11 @@ def test_html_to_text(html: str | None, expected: str) -> None:
     ("text", "hint", "expected"),
     [
         ("whatever", "en-US", "en"),
-        ("这个手机很好", "pt_BR", "pt"),
+        ("这个手机很好", "pt_BR", "zh"),  # the script contradicts a feed-wide label
+        ("云雀家居的沙发质量很好", "en", "zh"),
+        ("Acme phone broke", "zh-CN", "zh"),  # a declared CJK language is kept
+        ("東京店の対応", "ja", "ja"),
+        ("Bonjour tout le monde", "fr-CA", "fr"),
         ("用了三天就坏了，客服一直不回复，退款也没到账。", None, "zh"),
         ("Acme 的客服太差了", None, "zh"),
         ("アクメの電話が壊れました", None, "ja"),
