@@ -19,7 +19,7 @@ from flows.config import UproarConfig, load_config
 from flows.delivery import build_sender
 from sentiment.model import load_model
 from sentiment.store import score_unscored_posts
-from storage.db import open_database, session_scope
+from storage.db import database, session_scope
 from storage.models import Notification, SentimentScore
 from storage.types import utcnow
 
@@ -80,26 +80,28 @@ def score_new_posts(config: UproarConfig) -> ScoringReport:
     """Score every post the current model has not scored yet."""
     started = utcnow()
     model = load_model(config.sentiment)
-    _, factory = open_database(config.database.url)
-    scored = score_unscored_posts(factory, model, batch_size=config.sentiment.batch_size)
-    with session_scope(factory) as session:
-        negative = (
-            session.query(SentimentScore)
-            .filter(
-                SentimentScore.model_version == model.version,
-                SentimentScore.label == "negative",
-                SentimentScore.scored_at >= started,
+    with database(config.database.url, upgrade_schema=False) as factory:
+        scored = score_unscored_posts(factory, model, batch_size=config.sentiment.batch_size)
+        with session_scope(factory) as session:
+            negative = (
+                session.query(SentimentScore)
+                .filter(
+                    SentimentScore.model_version == model.version,
+                    SentimentScore.label == "negative",
+                    SentimentScore.scored_at >= started,
+                )
+                .count()
             )
-            .count()
-        )
     return ScoringReport(scored=scored, negative=negative, model=model.version)
 
 
 @task(name="open-complaints", cache_policy=NO_CACHE)
 def open_new_complaints(config: UproarConfig, now: datetime) -> list[OpenedComplaint]:
     """Turn negative, spreading posts into complaints with an owner on duty and deadlines."""
-    _, factory = open_database(config.database.url)
-    with session_scope(factory) as session:
+    with (
+        database(config.database.url, upgrade_schema=False) as factory,
+        session_scope(factory) as session,
+    ):
         opened = open_complaints(
             session,
             thresholds=config.thresholds,
@@ -126,14 +128,16 @@ def open_new_complaints(config: UproarConfig, now: datetime) -> list[OpenedCompl
 @task(name="deliver-notifications", cache_policy=NO_CACHE)
 def deliver_notifications(config: UproarConfig, now: datetime) -> DeliveryReport:
     """Send what the outbox holds; failures stay pending for the next run."""
-    _, factory = open_database(config.database.url)
-    try:
-        sender = build_sender(config.slack)
-    except AlertsConfigError as exc:
-        with session_scope(factory) as session:
-            pending = session.query(Notification).filter(Notification.status == "pending").count()
-        return DeliveryReport(pending=pending, errors=[f"alerts not sent: {exc}"])
-    return deliver_pending(factory, sender, now)
+    with database(config.database.url, upgrade_schema=False) as factory:
+        try:
+            sender = build_sender(config.slack)
+        except AlertsConfigError as exc:
+            with session_scope(factory) as session:
+                pending = (
+                    session.query(Notification).filter(Notification.status == "pending").count()
+                )
+            return DeliveryReport(pending=pending, errors=[f"alerts not sent: {exc}"])
+        return deliver_pending(factory, sender, now)
 
 
 @flow(name="monitor")
@@ -141,7 +145,8 @@ def monitor(config_path: str, now: datetime | None = None) -> MonitorSummary:
     """One monitoring pass over every enabled source in ``config_path``."""
     config = load_config(config_path)
     moment = now or utcnow()
-    open_database(config.database.url)  # upgrade once before the crawlers write
+    with database(config.database.url):
+        pass  # upgrade the schema once, before the crawlers write
     futures = [crawl_source.submit(config, source.name) for source in config.enabled_sources()]
     summary = MonitorSummary(crawls=[future.result() for future in futures])
     summary.scoring = score_new_posts(config)

@@ -91,7 +91,21 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
-    """Engine + session factory for ``url``, schema upgraded to head."""
+    """Engine + session factory for ``url``, schema upgraded to head. The caller disposes
+    the engine; long-running code should prefer :func:`database`."""
     engine = make_engine(url)
     upgrade(engine)
     return engine, make_session_factory(engine)
+
+
+@contextmanager
+def database(url: str, *, upgrade_schema: bool = True) -> Iterator[sessionmaker[Session]]:
+    """A session factory for ``url`` whose engine (and its connections) is closed on exit,
+    so a scheduler that runs for weeks does not pile up connection pools."""
+    engine = make_engine(url)
+    try:
+        if upgrade_schema:
+            upgrade(engine)
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from storage.db import make_engine, open_database, upgrade
 from storage.models import Post
@@ -92,3 +93,26 @@ def test_posts_without_score_lists_unscored_posts(
         save_post(session, _post(external_id="b"), FETCHED)
     with session_factory() as session:
         assert [p.external_id for p in posts_without_score(session, "m1")] == ["a", "b"]
+
+
+@pytest.mark.postgres
+def test_database_context_closes_its_connections(postgres_url: str) -> None:
+    """A scheduler opens the database every run: nothing may be left connected after."""
+    from sqlalchemy import create_engine
+
+    from storage.db import database
+
+    def connections() -> int:
+        probe = create_engine(postgres_url.split("?")[0], poolclass=NullPool)
+        with probe.connect() as conn:
+            count = conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            ).scalar_one()
+        probe.dispose()
+        return int(count)
+
+    before = connections()
+    for _ in range(5):
+        with database(postgres_url) as factory, factory() as session:
+            session.execute(select(Post)).all()
+    assert connections() == before
