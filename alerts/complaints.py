@@ -138,8 +138,8 @@ def open_complaints(
 
 
 def list_complaints(session: Session, status: str | None = None) -> list[Complaint]:
-    """Complaints, oldest first, optionally only those with ``status``."""
-    query = select(Complaint).order_by(Complaint.opened_at, Complaint.id)
+    """Complaints, newest first, optionally only those with ``status``."""
+    query = select(Complaint).order_by(Complaint.opened_at.desc(), Complaint.id.desc())
     if status is not None:
         query = query.where(Complaint.status == status)
     return list(session.execute(query).scalars())

@@ -260,15 +260,6 @@ class SlackSettings(_Settings):
         if not value:
             raise ConfigError(
                 f"Slack is enabled but the environment variable {self.token_env} is not set; "
-                f"export {self.token_env}=xoxb-... (alerts.slack.token_env names the variable)"
+                f"export {self.token_env}=xoxb-... ([slack] token_env in uproar.toml names it)"
             )
         return value
-
-
-class AlertsSettings(_Settings):
-    """Everything the alerts package needs, as one ``[alerts]`` table."""
-
-    thresholds: ThresholdSettings = Field(default_factory=ThresholdSettings)
-    deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
-    rota: RotaSettings = Field(default_factory=RotaSettings)
-    slack: SlackSettings = Field(default_factory=SlackSettings)

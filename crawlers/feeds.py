@@ -26,7 +26,6 @@ from crawlers.text import detect_language, html_to_text, normalise_whitespace
 
 PLATFORM = "feed"
 REACH_NAMESPACE = "https://uproar.dev/ns/reach"
-REACH_COUNTS = ("followers", "likes", "reposts", "replies", "views")
 _COUNT_FIELDS = {
     "followers": "author_followers",
     "likes": "likes",

@@ -8,6 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crawlers.config import CrawlSettings, SourceConfig, WatchConfig
 
+# Scrapy stats the spiders and pipelines count, and the result is read from.
+STAT_FETCHED = "uproar/fetched"
+STAT_NEW = "uproar/new"
+STAT_KNOWN = "uproar/known"
+STAT_SKIPPED = "uproar/skipped"
+STAT_ERRORS = "uproar/errors"
+STAT_PAGES_WITHOUT_ITEMS = "uproar/pages_without_items"
+
 
 class CrawlJob(BaseModel):
     """What ``python -m crawlers.run_one`` reads on stdin."""
@@ -21,7 +29,9 @@ class CrawlJob(BaseModel):
 
 
 class CrawlReport(BaseModel):
-    """What ``python -m crawlers.run_one`` prints as its last stdout line."""
+    """How one source crawl went: what ``python -m crawlers.run_one`` prints as its last
+    stdout line, and what :func:`crawlers.runner.run_crawl` returns. ``errors`` name the
+    source, URL and status."""
 
     source: str
     fetched: int = 0
@@ -30,13 +40,17 @@ class CrawlReport(BaseModel):
     skipped: int = 0
     errors: list[str] = []
 
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
     @classmethod
     def from_stats(cls, source: str, stats: dict[str, Any], errors: list[str]) -> CrawlReport:
         return cls(
             source=source,
-            fetched=int(stats.get("uproar/fetched", 0)),
-            new=int(stats.get("uproar/new", 0)),
-            known=int(stats.get("uproar/known", 0)),
-            skipped=int(stats.get("uproar/skipped", 0)),
+            fetched=int(stats.get(STAT_FETCHED, 0)),
+            new=int(stats.get(STAT_NEW, 0)),
+            known=int(stats.get(STAT_KNOWN, 0)),
+            skipped=int(stats.get(STAT_SKIPPED, 0)),
             errors=errors,
         )

@@ -12,17 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawlers.config import WatchConfig
 from crawlers.items import PostItem, searchable_text
+from crawlers.job import STAT_KNOWN, STAT_NEW, STAT_SKIPPED
 from crawlers.query import Query, parse_watch_query
-from crawlers.spiders.base import STAT_KNOWN, STAT_NEW, STAT_SKIPPED, UproarSpider
+from crawlers.spiders.base import UproarSpider
+from crawlers.text import primary_subtag
 from storage.db import open_database, session_scope
 from storage.posts import save_post
 from storage.types import utcnow
 
 DATABASE_URL_SETTING = "UPROAR_DATABASE_URL"
-
-
-def _primary(language: str) -> str:
-    return language.replace("_", "-").split("-")[0].lower()
 
 
 def matching_watch(item: PostItem, watches: list[tuple[WatchConfig, Query]]) -> str | None:
@@ -32,9 +30,9 @@ def matching_watch(item: PostItem, watches: list[tuple[WatchConfig, Query]]) -> 
     could not be detected is not excluded (a short complaint is still a complaint).
     """
     text = searchable_text(item)
-    language = _primary(item.language) if item.language else None
+    language = primary_subtag(item.language) if item.language else None
     for watch, query in watches:
-        allowed = {_primary(lang) for lang in watch.languages}
+        allowed = {primary_subtag(lang) for lang in watch.languages}
         if allowed and language is not None and language not in allowed:
             continue
         if query.matches(text):

@@ -16,7 +16,7 @@ import extruct
 
 from crawlers.feeds import parse_date, to_count
 from crawlers.items import PostItem
-from crawlers.text import detect_language, html_to_text, normalise_whitespace
+from crawlers.text import detect_language, html_to_text, primary_subtag
 
 PLATFORM = "reviews"
 SYNTAXES = ("json-ld", "microdata")
@@ -156,5 +156,5 @@ def extract_reviews(
 
 
 def page_language(lang_attribute: str | None) -> str | None:
-    lang = normalise_whitespace(lang_attribute or "")
-    return lang.split("-")[0].lower() or None
+    """The ``<html lang>`` attribute as a language hint (None when absent or blank)."""
+    return primary_subtag(lang_attribute) or None if lang_attribute else None

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -33,20 +32,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CHILD_COMMAND = (sys.executable, "-m", "crawlers.run_one")
 
 
-@dataclass
-class CrawlResult:
-    """How one source crawl went; ``errors`` name the source, URL and status."""
-
-    source: str
-    fetched: int = 0
-    new: int = 0
-    known: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+CrawlResult = CrawlReport  # the name the flow and the CLI use
 
 
 def _tail(text: str | bytes | None) -> str:
@@ -106,7 +92,7 @@ def run_child(
                 f"without a result; stderr: {_tail(completed.stderr)}"
             ],
         )
-    return CrawlResult(**report.model_dump())
+    return report
 
 
 def record_crawl_state(factory: sessionmaker[Session], result: CrawlResult, now: datetime) -> None:
@@ -121,9 +107,7 @@ def record_crawl_state(factory: sessionmaker[Session], result: CrawlResult, now:
             state = CrawlState(source=result.source, watch=ALL_WATCHES, consecutive_failures=0)
             session.add(state)
         state.last_run_at = now
-        stats = asdict(result)
-        stats["errors"] = len(result.errors)
-        state.last_stats = stats
+        state.last_stats = result.model_dump() | {"errors": len(result.errors)}
         if result.ok:
             state.last_success_at = now
             state.last_error = None

@@ -45,20 +45,20 @@ def html_to_text(html: str | None) -> str:
     return normalise_whitespace(html_text.extract_text(tree, guess_layout=False))
 
 
-def _primary_subtag(language: str) -> str:
+def primary_subtag(language: str) -> str:
+    """``"en"`` from ``"en-US"``, ``"en_us"`` or ``" EN "``: how languages are compared."""
     return language.strip().replace("_", "-").split("-")[0].lower()
 
 
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
 
 
-def _script_language(text: str) -> str | None:
-    """zh / ja / ko when CJK characters dominate the letters of ``text``, else None."""
-    letters = [char for char in text if char.isalpha()]
+def _script_language(text: str, letters: int) -> str | None:
+    """zh / ja / ko when CJK characters dominate the ``letters`` of ``text``, else None."""
     if not letters:
         return None
     cjk = _CJK.findall(text)
-    if len(cjk) / len(letters) < CJK_SHARE_FOR_CHINESE:
+    if len(cjk) / letters < CJK_SHARE_FOR_CHINESE:
         return None
     if len(_KANA.findall(text)) / len(cjk) >= 0.2:
         return "ja"
@@ -71,18 +71,18 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     """ISO 639-1 code of ``text``: the feed's or page's own ``hint`` wins unless the script
     contradicts it (a Chinese post in a feed labelled "en" is Chinese), CJK script decides
     for Chinese/Japanese/Korean, else langdetect; ``None`` when too short to tell."""
-    script = _script_language(text)
+    letters = sum(char.isalpha() for char in text)
+    script = _script_language(text, letters)
     if hint and hint.strip():
-        declared = _primary_subtag(hint)
+        declared = primary_subtag(hint)
         if script is not None and declared not in CJK_LANGUAGES:
             return script
         return declared
     if script is not None:
         return script
-    letters = [char for char in text if char.isalpha()]
-    if len(letters) < MIN_LETTERS_FOR_DETECTION:
+    if letters < MIN_LETTERS_FOR_DETECTION:
         return None
     try:
-        return _primary_subtag(detect(text))
+        return primary_subtag(detect(text))
     except LangDetectException:
         return None

@@ -13,7 +13,6 @@ whitespace-only text scores exactly neutral (0, 1, 0).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from sentiment.config import DEFAULT_MODEL, SentimentSettings
-from sentiment.encoder import EMBEDDING_DIM, Encoder, load_encoder
+from sentiment.encoder import EMBEDDING_DIM, Encoder, file_sha256, load_encoder
 from sentiment.errors import ModelError
 from sentiment.head import LinearHead, decide_labels, load_head
 from sentiment.language import LANGUAGES, Language, language_of
@@ -180,7 +179,7 @@ def _load_head(spec: ModelSpec, language: Language) -> LinearHead:
     path = spec.folder / head_spec.file
     if not path.is_file():
         raise ModelError(f"the {language} sentiment head {path} named in {SPEC_FILE} is missing")
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = file_sha256(path)
     if sha != head_spec.sha256:
         raise ModelError(
             f"the {language} sentiment head {path} has sha256 {sha}, "

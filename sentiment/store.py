@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentiment.score import Scorer
-from storage.db import session_scope
+from storage.db import dialect_insert, session_scope
 from storage.models import Post, SentimentScore
 from storage.posts import posts_without_score
 
@@ -20,7 +19,7 @@ def post_text(post: Post) -> str:
 
 def _insert_scores(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert score rows, skipping any (post, model version) another scorer already wrote."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     statement = (
         insert(SentimentScore)
         .values(rows)

@@ -36,7 +36,7 @@ from sentiment.data import (
     sample,
     split_zh,
 )
-from sentiment.encoder import Encoder, load_encoder
+from sentiment.encoder import Encoder, file_sha256, load_encoder
 from sentiment.evaluate import scores_for
 from sentiment.head import LinearHead, decide_labels, three_class
 from sentiment.language import ZH_MIN_CJK_SHARE, Language, language_of
@@ -208,7 +208,7 @@ def routed_scores(
 def _save(head: LinearHead, path: Path) -> str:
     head.save(path)
     path.chmod(0o644)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_sha256(path)
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +55,13 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def dialect_insert(session: Session) -> Any:
+    """The ``insert`` of the session's database, for ``ON CONFLICT DO NOTHING`` writes
+    that make storing idempotent (SQLite and PostgreSQL spell it the same way)."""
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

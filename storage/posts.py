@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.db import dialect_insert
 from storage.models import Post, SentimentScore
 
 ENGAGEMENT_FIELDS = ("author_followers", "likes", "reposts", "replies", "views")
@@ -58,8 +58,7 @@ def save_post(session: Session, post: NewPost, fetched_at: datetime) -> bool:
         "fetched_at": fetched_at,
         "content_hash": content_hash(post.title, post.text),
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     statement = (
         insert(Post)
         .values(**values)

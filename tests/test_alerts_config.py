@@ -9,7 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from alerts.config import (
-    AlertsSettings,
     ConfigError,
     DeadlineSettings,
     RotaSettings,
@@ -18,6 +17,7 @@ from alerts.config import (
     format_duration,
     parse_duration,
 )
+from flows.config import UproarConfig
 
 TOML = """
 [thresholds]
@@ -60,7 +60,7 @@ channel = "#brand-alerts"
 
 
 def test_defaults() -> None:
-    settings = AlertsSettings()
+    settings = UproarConfig()
     assert settings.thresholds == ThresholdSettings(negativity=0.6, reach=500)
     assert settings.deadlines.P1.acknowledge == timedelta(minutes=15)
     assert settings.deadlines.P3.resolution == timedelta(days=7)
@@ -70,7 +70,7 @@ def test_defaults() -> None:
 
 
 def test_toml_round_trip() -> None:
-    settings = AlertsSettings.model_validate(tomllib.loads(TOML))
+    settings = UproarConfig.model_validate(tomllib.loads(TOML))
     assert settings.rota.fallback == "ana"
     assert settings.thresholds.reach == 800
     assert settings.deadlines.P1.response == timedelta(hours=1, minutes=30)
@@ -84,7 +84,7 @@ def test_toml_round_trip() -> None:
         "resolution": "1d",
     }
     assert dumped["rota"]["shifts"][1]["end"] == "06:00"
-    assert AlertsSettings.model_validate(dumped) == settings
+    assert UproarConfig.model_validate(dumped) == settings
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def test_deadlines_must_be_in_order() -> None:
 )
 def test_validation_errors_name_the_problem(data, fragment) -> None:
     with pytest.raises(ValidationError) as info:
-        AlertsSettings.model_validate(data)
+        UproarConfig.model_validate(data)
     assert fragment in str(info.value)
 
 

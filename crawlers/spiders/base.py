@@ -17,15 +17,9 @@ from twisted.internet import error as twisted_error
 from twisted.python.failure import Failure
 
 from crawlers.config import FeedSource, ReviewPagesSource, WatchConfig
+from crawlers.job import STAT_ERRORS, STAT_FETCHED
 
 logger = logging.getLogger(__name__)
-
-STAT_FETCHED = "uproar/fetched"
-STAT_NEW = "uproar/new"
-STAT_KNOWN = "uproar/known"
-STAT_SKIPPED = "uproar/skipped"
-STAT_ERRORS = "uproar/errors"
-STAT_PAGES_WITHOUT_ITEMS = "uproar/pages_without_items"
 
 
 def describe_failure(failure: Failure, url: str) -> str:

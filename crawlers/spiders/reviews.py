@@ -11,8 +11,9 @@ from scrapy.http import Response, TextResponse
 
 from crawlers.config import ReviewPagesSource
 from crawlers.items import PostItem
+from crawlers.job import STAT_PAGES_WITHOUT_ITEMS
 from crawlers.reviews import extract_reviews, page_language
-from crawlers.spiders.base import STAT_PAGES_WITHOUT_ITEMS, UproarSpider
+from crawlers.spiders.base import UproarSpider
 
 logger = logging.getLogger(__name__)
 
