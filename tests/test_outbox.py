@@ -20,9 +20,9 @@ from alerts.local_slack import LocalSlackServer
 from alerts.outbox import deliver_pending
 from alerts.slack import ConsoleSender, SlackSender, make_slack_client
 from storage.db import session_scope
-from storage.models import Notification, Post
+from storage.models import Notification
 from storage.posts import NewPost, save_post
-from tests.test_alerts_complaints import add_score
+from tests.test_alerts_complaints import add_post, add_score
 
 NOW = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
 TOKEN = "xoxb-local-test"
@@ -185,22 +185,13 @@ def seed_more(factory: sessionmaker[Session], count: int) -> list[int]:
     """``count`` more complaints after :func:`seed`'s; returns all notification ids."""
     with session_scope(factory) as session:
         for index in range(count):
-            external_id = f"more-{index}"
-            save_post(
+            add_post(
                 session,
-                NewPost(
-                    source="mastodon",
-                    platform="mastodon",
-                    external_id=external_id,
-                    text=f"Another lost parcel, number {index}",
-                    author_followers=5_000,
-                ),
-                fetched_at=NOW,
+                f"more-{index}",
+                f"Another lost parcel, number {index}",
+                0.9,
+                followers=5_000,
             )
-            post_id = session.execute(
-                select(Post.id).where(Post.external_id == external_id)
-            ).scalar_one()
-            add_score(session, post_id, 0.9)
         open_complaints(session, ThresholdSettings(), DeadlineSettings(), ROTA, NOW)
     with session_scope(factory) as session:
         return list(session.execute(select(Notification.id).order_by(Notification.id)).scalars())
