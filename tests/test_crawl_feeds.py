@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,11 +14,9 @@ from sqlalchemy import func, select
 
 from crawlers.config import CrawlSettings, FeedSource, WatchConfig
 from crawlers.feeds import parse_date, parse_feed, to_count, unwrap_redirect
-from crawlers.items import PostItem
 from crawlers.runner import CrawlResult, run_crawl
-from storage.db import open_database
+from storage.db import database
 from storage.models import CrawlState, Post
-from storage.posts import NewPost
 from tests.replay_server import ReplayServer, Route, serve
 
 FAST = CrawlSettings(autothrottle=False, retries=0, timeout_seconds=5, process_timeout_seconds=60)
@@ -74,10 +71,6 @@ def feed_files(fixtures_dir: Path) -> list[Path]:
 
 
 # --- parsing the fixtures directly (fast) ----------------------------------------------
-
-
-def test_post_item_has_the_fields_of_new_post() -> None:
-    assert [f.name for f in fields(PostItem)] == [f.name for f in fields(NewPost)]
 
 
 def test_every_fixture_feed_parses_into_sensible_items(fixtures_dir: Path) -> None:
@@ -243,23 +236,15 @@ def source(server: ReplayServer, path: str, name: str | None = None, **extra: ob
 
 
 def stored_posts(database_url: str, source_name: str) -> list[Post]:
-    engine, factory = open_database(database_url)
-    try:
-        with factory() as session:
-            query = select(Post).where(Post.source == source_name).order_by(Post.id)
-            return list(session.execute(query).scalars())
-    finally:
-        engine.dispose()
+    with database(database_url) as factory, factory() as session:
+        query = select(Post).where(Post.source == source_name).order_by(Post.id)
+        return list(session.execute(query).scalars())
 
 
 def crawl_state(database_url: str, source_name: str) -> CrawlState | None:
-    engine, factory = open_database(database_url)
-    try:
-        with factory() as session:
-            query = select(CrawlState).where(CrawlState.source == source_name)
-            return session.execute(query).scalar_one_or_none()
-    finally:
-        engine.dispose()
+    with database(database_url) as factory, factory() as session:
+        query = select(CrawlState).where(CrawlState.source == source_name)
+        return session.execute(query).scalar_one_or_none()
 
 
 def test_crawl_every_fixture_feed(
@@ -393,7 +378,5 @@ def test_disabled_source_is_not_crawled(feed_server: ReplayServer, sqlite_url: s
     feed = source(feed_server, "/reach.xml", name="off", enabled=False)
     assert run_crawl(feed, EVERYTHING, FAST, sqlite_url) == CrawlResult(source="off")
     assert not feed_server.requests
-    engine, factory = open_database(sqlite_url)
-    with factory() as session:
+    with database(sqlite_url) as factory, factory() as session:
         assert session.execute(select(func.count()).select_from(CrawlState)).scalar_one() == 0
-    engine.dispose()

@@ -10,15 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from crawlers.config import CrawlSettings, ReviewPagesSource, WatchConfig
 from crawlers.job import CrawlJob
 from crawlers.reviews import extract_reviews, review_id
 from crawlers.runner import run_crawl
-from storage.db import open_database
-from storage.models import CrawlState, Post
 from tests.replay_server import ReplayServer, Route, serve
+from tests.test_crawl_feeds import crawl_state, stored_posts
 
 FAST = CrawlSettings(autothrottle=False, retries=0, timeout_seconds=5, process_timeout_seconds=60)
 EVERYTHING = [WatchConfig(name="all", query="*")]
@@ -162,16 +160,6 @@ def shop(fixtures_dir: Path) -> Iterator[ReplayServer]:
         yield server
 
 
-def stored(database_url: str, source: str) -> list[Post]:
-    engine, factory = open_database(database_url)
-    try:
-        with factory() as session:
-            query = select(Post).where(Post.source == source).order_by(Post.id)
-            return list(session.execute(query).scalars())
-    finally:
-        engine.dispose()
-
-
 def test_crawl_every_saved_page(shop: ReplayServer, fixtures_dir: Path, sqlite_url: str) -> None:
     paths = [f"/{path.name}" for path in page_paths(fixtures_dir)] + ["/anvil", "/zh"]
     source = ReviewPagesSource(type="reviews", name="shop", urls=[shop.url(p) for p in paths])
@@ -179,13 +167,13 @@ def test_crawl_every_saved_page(shop: ReplayServer, fixtures_dir: Path, sqlite_u
     expected = sum(EXPECTED_COUNTS.values()) + 1 + 2
     assert result.ok, result.errors
     assert (result.fetched, result.new, result.known) == (expected, expected, 0)
-    posts = stored(sqlite_url, "shop")
+    posts = stored_posts(sqlite_url, "shop")
     assert len(posts) == expected
     chinese = [post for post in posts if post.url == shop.url("/zh")]
     assert {post.author for post in chinese} == {"小王", "李女士"}
     assert all(post.language == "zh" for post in chinese)
     assert {
-        post.rating for post in stored(sqlite_url, "shop") if post.url == shop.url("/anvil")
+        post.rating for post in stored_posts(sqlite_url, "shop") if post.url == shop.url("/anvil")
     } == {1.0}
 
     again = run_crawl(source, EVERYTHING, FAST, sqlite_url)
@@ -204,15 +192,12 @@ def test_assign_watch_and_failing_pages(shop: ReplayServer, sqlite_url: str) -> 
     watches = [WatchConfig(name="acme", query="acme")]
     result = run_crawl(source, watches, FAST, sqlite_url)
     assert result.new == 2
-    assert {post.watch for post in stored(sqlite_url, "own-pages")} == {"acme"}
+    assert {post.watch for post in stored_posts(sqlite_url, "own-pages")} == {"acme"}
     assert any(f"HTTP 503 from {shop.url('/down')}" in error for error in result.errors)
     assert any(f"HTTP 404 from {shop.url('/missing')}" in error for error in result.errors)
-    engine, factory = open_database(sqlite_url)
-    with factory() as session:
-        state = session.execute(select(CrawlState)).scalar_one()
-        assert state.source == "own-pages" and state.consecutive_failures == 1
-        assert state.last_error and "HTTP 503" in state.last_error
-    engine.dispose()
+    state = crawl_state(sqlite_url, "own-pages")
+    assert state is not None and state.consecutive_failures == 1
+    assert state.last_error and "HTTP 503" in state.last_error
 
 
 def test_run_one_prints_one_json_line_and_counts_pages_without_reviews(
