@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from flows.config import ConfigError, load_config, resolve_config_path
+from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
 from flows.environment import prepare_environment
 
 app = typer.Typer(
@@ -41,8 +42,16 @@ ConfigOption = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
+
+
+def _load(config: Path | None) -> UproarConfig:
+    """The validated config, or exit 2 with the message naming the file and the key."""
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -62,10 +71,7 @@ def demo(
 def run(config: ConfigOption = None) -> None:
     """Run one monitoring pass now."""
     prepare_environment()
-    try:
-        load_config(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
+    _load(config)
     from flows.monitor import monitor
     from flows.summary import print_summary
 
@@ -87,10 +93,7 @@ def serve(
     this command runs (Prefect's ephemeral mode cannot schedule).
     """
     prepare_environment()
-    try:
-        load_config(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
+    _load(config)
     from flows.prefect_server import PrefectServerError, prefect_server
 
     config_path = str(resolve_config_path(config).resolve())
@@ -113,10 +116,7 @@ def serve(
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
     """Validate the config file and say what it sets up."""
-    try:
-        loaded = load_config(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
+    loaded = _load(config)
     path = resolve_config_path(config)
     slack = (
         f"Slack channel {loaded.slack.channel} (token from ${loaded.slack.token_env})"
@@ -134,10 +134,7 @@ def config_check(config: ConfigOption = None) -> None:
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or upgrade the database schema."""
-    try:
-        loaded = load_config(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
+    loaded = _load(config)
     from storage.db import DatabaseError, make_engine, upgrade
 
     try:
@@ -153,17 +150,13 @@ def complaints_list(
     status: Annotated[str | None, typer.Option(help="only this status, e.g. open")] = None,
 ) -> None:
     """List complaints, newest first."""
-    try:
-        loaded = load_config(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
+    loaded = _load(config)
     from alerts.complaints import list_complaints
     from alerts.privacy import mask_personal_data
     from flows.summary import complaints_table
-    from storage.db import open_database, session_scope
+    from storage.db import database, session_scope
 
-    _, factory = open_database(loaded.database.url)
-    with session_scope(factory) as session:
+    with database(loaded.database.url) as factory, session_scope(factory) as session:
         rows = [
             {
                 "id": str(c.id),
@@ -199,10 +192,7 @@ def sentiment_score(
     settings = SentimentSettings()
     path = resolve_config_path(config)
     if config is not None or path.exists():
-        try:
-            settings = load_config(path).sentiment
-        except ConfigError as exc:
-            raise _fail(str(exc)) from None
+        settings = _load(path).sentiment
     if input_file is not None and not input_file.is_file():
         raise _fail(f"{input_file}: no such file")
     try:

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from alerts.local_slack import LocalSlackServer
+from alerts.slack import plain_text
 from flows.sample_server import SampleServer
 from flows.summary import print_summary
 
@@ -70,7 +71,7 @@ def run_demo(console: Console, state_dir: Path = DEFAULT_STATE_DIR) -> int:
             for message in messages:
                 console.print(
                     f"[bold]#{message.get('channel_name', '?')}[/bold] "
-                    f"{escape(str(message.get('text', '')))}"
+                    f"{escape(plain_text(str(message.get('text', ''))))}"
                 )
     console.print()
     console.print(NEXT_STEPS.format(config=config_path))

@@ -32,9 +32,7 @@ class OpenedComplaint:
     priority: str
     reach: int
     negativity: float
-    watch: str | None
     on_duty: str | None
-    source: str
     excerpt: str
 
 
@@ -116,9 +114,7 @@ def open_new_complaints(config: UproarConfig, now: datetime) -> list[OpenedCompl
                 priority=complaint.priority,
                 reach=complaint.reach,
                 negativity=complaint.negativity,
-                watch=complaint.watch,
                 on_duty=complaint.on_duty,
-                source=complaint.post.source,
                 excerpt=mask_personal_data(complaint.post.text)[:90],
             )
             for complaint in opened

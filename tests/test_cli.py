@@ -133,3 +133,12 @@ def test_missing_input_file_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "nope.jsonl" in result.output
+
+
+def test_errors_are_printed_verbatim_not_as_terminal_markup(tmp_path: Path) -> None:
+    config = tmp_path / "uproar.toml"
+    config.write_text('[thresholds]\nreach = "[bold]lots"\n', encoding="utf-8")
+    result = runner.invoke(app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "thresholds.reach" in result.output
+    assert "'[bold]lots'" in result.output
