@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.privacy import mask_personal_data
+from storage.privacy import mask_personal_data
 from alerts.slack import DeliveryError, Sender
 from storage.models import Notification
 

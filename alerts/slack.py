@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from alerts.config import Responder, SlackSettings
-from alerts.privacy import mask_personal_data
+from storage.privacy import mask_personal_data
 from storage.models import Complaint, Notification, Post
 
 MAX_POST_CHARS = 600

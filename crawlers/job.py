@@ -15,6 +15,12 @@ STAT_KNOWN = "uproar/known"
 STAT_SKIPPED = "uproar/skipped"
 STAT_ERRORS = "uproar/errors"
 STAT_PAGES_WITHOUT_ITEMS = "uproar/pages_without_items"
+STAT_DELETED = "uproar/deleted"
+STAT_AMPLIFICATIONS = "uproar/amplifications"
+
+# Incremental state of a source: watch name ("*" for watch-independent streams) ->
+# stream key ("search:larkspur", "tag:larkspur", "r/brand") -> cursor value.
+Cursors = dict[str, dict[str, str]]
 
 
 class CrawlJob(BaseModel):
@@ -26,6 +32,7 @@ class CrawlJob(BaseModel):
     watches: list[WatchConfig] = []
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     database_url: str
+    cursors: Cursors = {}
 
 
 class CrawlReport(BaseModel):
@@ -38,19 +45,37 @@ class CrawlReport(BaseModel):
     new: int = 0
     known: int = 0
     skipped: int = 0
+    deleted: int = 0
+    amplifications: int = 0
     errors: list[str] = []
+    cursors: Cursors = {}
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def down(self) -> bool:
+        """Nothing could be read and something went wrong: the source looks down, as
+        opposed to partly broken (some pages or entries failed, the rest came in)."""
+        return bool(self.errors) and self.fetched == 0
+
     @classmethod
-    def from_stats(cls, source: str, stats: dict[str, Any], errors: list[str]) -> CrawlReport:
+    def from_stats(
+        cls,
+        source: str,
+        stats: dict[str, Any],
+        errors: list[str],
+        cursors: Cursors | None = None,
+    ) -> CrawlReport:
         return cls(
             source=source,
             fetched=int(stats.get(STAT_FETCHED, 0)),
             new=int(stats.get(STAT_NEW, 0)),
             known=int(stats.get(STAT_KNOWN, 0)),
             skipped=int(stats.get(STAT_SKIPPED, 0)),
+            deleted=int(stats.get(STAT_DELETED, 0)),
+            amplifications=int(stats.get(STAT_AMPLIFICATIONS, 0)),
             errors=errors,
+            cursors=cursors or {},
         )

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawlers.config import WatchConfig
 from crawlers.items import PostItem, searchable_text
-from crawlers.job import STAT_KNOWN, STAT_NEW, STAT_SKIPPED
+from crawlers.job import STAT_AMPLIFICATIONS, STAT_KNOWN, STAT_NEW, STAT_SKIPPED
 from crawlers.query import Query, parse_watch_query
 from crawlers.spiders.base import UproarSpider
 from crawlers.text import primary_subtag
 from storage.db import open_database, session_scope
-from storage.posts import save_post
+from storage.posts import NewAmplification, save_amplifications, save_posts
 from storage.types import utcnow
 
 DATABASE_URL_SETTING = "UPROAR_DATABASE_URL"
@@ -55,9 +55,9 @@ class _CrawlerPipeline:
             raise TypeError(f"{type(self).__name__} needs an UproarSpider, got {spider!r}")
         return spider
 
-    def inc_stat(self, key: str) -> None:
+    def inc_stat(self, key: str, count: int = 1) -> None:
         if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(key)
+            self.crawler.stats.inc_value(key, count)
 
 
 class WatchFilterPipeline(_CrawlerPipeline):
@@ -89,8 +89,14 @@ class WatchFilterPipeline(_CrawlerPipeline):
 
 
 class StorePostsPipeline(_CrawlerPipeline):
-    """Saves each item in its own transaction with storage.posts.save_post."""
+    """Stores posts and amplifications in batches (one transaction per batch).
 
+    Posts are flushed before amplifications, so a repost in the same batch finds its
+    original. A batch that fails is retried post by post, so one bad post loses only
+    itself, with an error naming it.
+    """
+
+    batch_size = 200
     engine: Engine
     factory: sessionmaker[Session]
     fetched_at: datetime
@@ -101,22 +107,60 @@ class StorePostsPipeline(_CrawlerPipeline):
         if not url:
             raise NotConfigured(f"{DATABASE_URL_SETTING} is not set")
         self.database_url: str = url
+        self.posts: list[PostItem] = []
+        self.amplifications: list[NewAmplification] = []
 
     def open_spider(self) -> None:
         self.engine, self.factory = open_database(self.database_url)
         self.fetched_at = utcnow()
 
     def close_spider(self) -> None:
-        self.engine.dispose()
+        try:
+            self.flush()
+        finally:
+            self.engine.dispose()
 
     def process_item(self, item: Any) -> Any:
-        if not isinstance(item, PostItem):
+        if isinstance(item, PostItem):
+            self.posts.append(item)
+        elif isinstance(item, NewAmplification):
+            self.amplifications.append(item)
+        else:
             return item
+        if len(self.posts) + len(self.amplifications) >= self.batch_size:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        posts, self.posts = self.posts, []
+        amplifications, self.amplifications = self.amplifications, []
+        if posts:
+            self._store_posts(posts)
+        if amplifications:
+            try:
+                with session_scope(self.factory) as session:
+                    new = save_amplifications(session, amplifications, self.fetched_at)
+            except Exception as exc:
+                self.spider.record_error(
+                    f"could not store {len(amplifications)} amplifications: {exc}"
+                )
+                return
+            self.inc_stat(STAT_AMPLIFICATIONS, new)
+
+    def _store_posts(self, posts: list[PostItem]) -> None:
+        failed: set[str] = set()
         try:
             with session_scope(self.factory) as session:
-                new = save_post(session, item, self.fetched_at)
-        except Exception as exc:
-            self.spider.record_error(f"could not store {item.external_id}: {exc}")
-            raise DropItem(f"not stored: {exc}") from exc
-        self.inc_stat(STAT_NEW if new else STAT_KNOWN)
-        return item
+                new = save_posts(session, posts, self.fetched_at)
+        except Exception:
+            new = set()
+            for post in posts:
+                try:
+                    with session_scope(self.factory) as session:
+                        new |= save_posts(session, [post], self.fetched_at)
+                except Exception as exc:
+                    failed.add(post.external_id)
+                    self.spider.record_error(f"could not store {post.external_id}: {exc}")
+        seen = {post.external_id for post in posts}
+        self.inc_stat(STAT_NEW, len(new))
+        self.inc_stat(STAT_KNOWN, len(seen - new - failed))

@@ -246,3 +246,31 @@ class _Parser:
 def parse_watch_query(text: str) -> Query:
     """Parse a watch query; raises :class:`QuerySyntaxError` naming the position."""
     return Query(text=text, root=_Parser(text).parse())
+
+
+def search_terms(query: Query) -> list[str] | None:
+    """Words and phrases to ask a platform's own (looser) search for, such that every post
+    the query matches contains at least one of them; ``None`` when no such set exists
+    (``*`` or a query that is only exclusions).
+
+    OR needs every branch's terms; AND needs only its narrowest branch's; NOT gives none.
+    The full query is still evaluated on every fetched post.
+    """
+
+    def cover(node: Node) -> list[str] | None:
+        if isinstance(node, Words):
+            return [" ".join(node.words)]
+        if isinstance(node, Or):
+            terms: list[str] = []
+            for operand in node.operands:
+                found = cover(operand)
+                if found is None:
+                    return None
+                terms.extend(term for term in found if term not in terms)
+            return terms
+        if isinstance(node, And):
+            covers = [found for found in map(cover, node.operands) if found is not None]
+            return min(covers, key=len) if covers else None
+        return None
+
+    return cover(query.root)

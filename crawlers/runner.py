@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawlers.config import CrawlSettings, FeedSource, ReviewPagesSource, WatchConfig
-from crawlers.job import CrawlJob, CrawlReport
+from crawlers.config import AnySource, CrawlSettings, WatchConfig
+from crawlers.job import CrawlJob, CrawlReport, Cursors
 from storage.db import open_database, session_scope
 from storage.models import CrawlState
 from storage.types import utcnow
@@ -95,30 +95,62 @@ def run_child(
     return report
 
 
-def record_crawl_state(factory: sessionmaker[Session], result: CrawlResult, now: datetime) -> None:
-    """Upsert the ``crawl_state`` row (source, watch="*") with this run's outcome."""
+def load_cursors(factory: sessionmaker[Session], source: str) -> Cursors:
+    """The source's stored cursors, per watch (``crawl_state.cursor`` holds JSON)."""
     with session_scope(factory) as session:
-        state = session.execute(
-            select(CrawlState).where(
-                CrawlState.source == result.source, CrawlState.watch == ALL_WATCHES
-            )
-        ).scalar_one_or_none()
-        if state is None:
-            state = CrawlState(source=result.source, watch=ALL_WATCHES, consecutive_failures=0)
-            session.add(state)
+        rows = session.execute(
+            select(CrawlState.watch, CrawlState.cursor).where(CrawlState.source == source)
+        ).tuples()
+        cursors: Cursors = {}
+        for watch, cursor in rows:
+            try:
+                stored = json.loads(cursor) if cursor else {}
+            except json.JSONDecodeError:
+                stored = {}  # an unreadable cursor means a full re-read, not a crash
+            if isinstance(stored, dict) and stored:
+                cursors[watch] = {str(key): str(value) for key, value in stored.items()}
+        return cursors
+
+
+def _state_row(session: Session, source: str, watch: str) -> CrawlState:
+    state = session.execute(
+        select(CrawlState).where(CrawlState.source == source, CrawlState.watch == watch)
+    ).scalar_one_or_none()
+    if state is None:
+        state = CrawlState(source=source, watch=watch, consecutive_failures=0)
+        session.add(state)
+    return state
+
+
+def record_crawl_state(factory: sessionmaker[Session], result: CrawlResult, now: datetime) -> None:
+    """Record this run on the source's ``crawl_state`` rows.
+
+    The (source, "*") row keeps the outcome: a run that read nothing and failed is
+    *down* and counts towards ``consecutive_failures``; a run where some pages or entries
+    failed but the rest came in is *partial* and still counts as a success. Each watch's
+    row keeps that watch's cursors.
+    """
+    with session_scope(factory) as session:
+        state = _state_row(session, result.source, ALL_WATCHES)
         state.last_run_at = now
-        state.last_stats = result.model_dump() | {"errors": len(result.errors)}
-        if result.ok:
-            state.last_success_at = now
-            state.last_error = None
-            state.consecutive_failures = 0
-        else:
+        state.last_stats = result.model_dump(exclude={"cursors"}) | {"errors": len(result.errors)}
+        state.health = "down" if result.down else "partial" if result.errors else "ok"
+        if result.down:
             state.last_error = "\n".join(result.errors)[:LAST_ERROR_MAX_CHARS]
             state.consecutive_failures = (state.consecutive_failures or 0) + 1
+        else:
+            state.last_success_at = now
+            state.consecutive_failures = 0
+            state.last_error = (
+                "\n".join(result.errors)[:LAST_ERROR_MAX_CHARS] if result.errors else None
+            )
+        for watch, cursors in result.cursors.items():
+            row = state if watch == ALL_WATCHES else _state_row(session, result.source, watch)
+            row.cursor = json.dumps(cursors, sort_keys=True, ensure_ascii=False)
 
 
 def run_crawl(
-    source: FeedSource | ReviewPagesSource,
+    source: AnySource,
     watches: Sequence[WatchConfig],
     crawl_settings: CrawlSettings,
     database_url: str,
@@ -132,12 +164,16 @@ def run_crawl(
     """
     if not source.enabled:
         return CrawlResult(source=source.name)
-    job = CrawlJob(
-        source=source, watches=list(watches), crawl=crawl_settings, database_url=database_url
-    )
-    result = run_child(job, crawl_settings.process_timeout_seconds, command)
     engine, factory = open_database(database_url)
     try:
+        job = CrawlJob(
+            source=source,
+            watches=list(watches),
+            crawl=crawl_settings,
+            database_url=database_url,
+            cursors=load_cursors(factory, source.name),
+        )
+        result = run_child(job, crawl_settings.process_timeout_seconds, command)
         record_crawl_state(factory, result, utcnow())
     finally:
         engine.dispose()

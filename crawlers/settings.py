@@ -6,6 +6,7 @@ from typing import Any
 
 from crawlers.config import DEFAULT_USER_AGENT, CrawlSettings
 from crawlers.pipelines import DATABASE_URL_SETTING
+from crawlers.ratelimit import settings_for_rate_limits
 
 ROBOTSTXT_OBEY = True
 AUTOTHROTTLE_ENABLED = True
@@ -58,4 +59,5 @@ def build_settings(crawl: CrawlSettings, database_url: str) -> dict[str, Any]:
         "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_requests_per_domain,
         DATABASE_URL_SETTING: database_url,
+        **settings_for_rate_limits(crawl.max_rate_limit_wait_seconds, crawl.rate_limit_retries),
     }

@@ -152,7 +152,7 @@ def complaints_list(
     """List complaints, newest first."""
     loaded = _load(config)
     from alerts.complaints import list_complaints
-    from alerts.privacy import mask_personal_data
+    from storage.privacy import mask_personal_data
     from flows.summary import complaints_table
     from storage.db import database, session_scope
 

@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from alerts.complaints import open_complaints
 from alerts.config import ConfigError as AlertsConfigError
 from alerts.outbox import DeliveryReport, deliver_pending
-from alerts.privacy import mask_personal_data
+from storage.privacy import mask_personal_data
 from crawlers.runner import CrawlResult, run_crawl
 from flows.config import UproarConfig, load_config
 from flows.delivery import build_sender

@@ -71,8 +71,49 @@ class Post(Base):
     watch: Mapped[str | None] = mapped_column(String(100))
     region: Mapped[str | None] = mapped_column(String(64))
     content_hash: Mapped[str] = mapped_column(String(64))
+    # Reposts / boosts / retweets we saw, and the followers of those who made them: the
+    # audience they carried the post to (see :class:`Amplification`).
+    amplifications: Mapped[int] = mapped_column(Integer, default=0)
+    amplifier_followers: Mapped[int] = mapped_column(BigInteger, default=0)
 
     scores: Mapped[list[SentimentScore]] = relationship(back_populates="post")
+
+
+class Amplification(Base):
+    """Someone reposted, boosted or retweeted a stored post: who, when, to how many.
+
+    The original is stored once; each amplification adds its author's audience to the
+    original's reach.
+    """
+
+    __tablename__ = "amplifications"
+    __table_args__ = (
+        UniqueConstraint("post_id", "amplifier", name="uq_amplifications_post_amplifier"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str] = mapped_column(String(500))
+    amplifier: Mapped[str] = mapped_column(String(300))
+    amplifier_followers: Mapped[int | None] = mapped_column(BigInteger)
+    amplified_at: Mapped[datetime | None]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuthorProfile(Base):
+    """Follower counts looked up separately (Bluesky's getProfiles), kept for a while so
+    each run does not ask again for every author."""
+
+    __tablename__ = "author_profiles"
+    __table_args__ = (
+        UniqueConstraint("platform", "author", name="uq_author_profiles_platform_author"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(40))
+    author: Mapped[str] = mapped_column(String(300))
+    followers: Mapped[int | None] = mapped_column(BigInteger)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SentimentScore(Base):
@@ -181,3 +222,7 @@ class CrawlState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_stats: Mapped[dict[str, Any] | None]
+    # Source health (crawlers.health): "ok", "partial", "down" or "silent"; whether a
+    # "source broken" operations alert is out and not yet followed by "recovered".
+    health: Mapped[str | None] = mapped_column(String(20))
+    broken_alerted_at: Mapped[datetime | None]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import dialect_insert
-from storage.models import Post, SentimentScore
+from storage.models import Amplification, Post, SentimentScore
+from storage.privacy import mask_personal_data
 
 ENGAGEMENT_FIELDS = ("author_followers", "likes", "reposts", "replies", "views")
 
@@ -19,7 +21,9 @@ ENGAGEMENT_FIELDS = ("author_followers", "likes", "reposts", "replies", "views")
 class NewPost:
     """A normalised post: what every spider yields and storage writes.
 
-    Mutable because crawl pipelines annotate it (``watch``) on its way to storage.
+    Mutable because crawl pipelines annotate it (``watch``) on its way to storage. Its
+    text and title are masked (phone, e-mail, ID and card numbers) the moment it is made,
+    so personal data never reaches the database, an alert or a log.
     """
 
     source: str
@@ -41,6 +45,27 @@ class NewPost:
     watch: str | None = None
     region: str | None = None
 
+    def __post_init__(self) -> None:
+        self.text = mask_personal_data(self.text)
+        if self.title:
+            self.title = mask_personal_data(self.title)
+
+
+@dataclass
+class NewAmplification:
+    """A repost / boost / retweet of a post from the same source, as a spider saw it.
+
+    The original is stored once as a :class:`NewPost`; this records who carried it
+    further and to how many followers.
+    """
+
+    source: str
+    original_external_id: str
+    external_id: str  # the repost's own id on the platform
+    amplifier: str
+    amplifier_followers: int | None = None
+    amplified_at: datetime | None = None
+
 
 def content_hash(title: str | None, text: str) -> str:
     """A stable fingerprint of what a post says, for spotting copies across sources."""
@@ -49,33 +74,103 @@ def content_hash(title: str | None, text: str) -> str:
 
 
 def save_post(session: Session, post: NewPost, fetched_at: datetime) -> bool:
-    """Insert ``post`` unless (source, external_id) is already stored.
+    """Insert ``post`` unless (source, external_id) is already stored; True when new.
 
-    Returns True when the post is new. A known post keeps its text but its engagement
-    counters only ever grow, so reach stays current without rewriting history.
+    A known post keeps its text but its engagement counters only ever grow, so reach
+    stays current without rewriting history.
     """
-    values = asdict(post) | {
-        "fetched_at": fetched_at,
-        "content_hash": content_hash(post.title, post.text),
-    }
+    return post.external_id in save_posts(session, [post], fetched_at)
+
+
+def save_posts(session: Session, posts: Sequence[NewPost], fetched_at: datetime) -> set[str]:
+    """Insert a batch of posts from one source in one statement; return the external ids
+    that were new. Known posts keep their text; their engagement counters only grow."""
+    if not posts:
+        return set()
+    unique: dict[tuple[str, str], NewPost] = {}
+    for post in posts:  # a page may repeat a post: the last copy has the freshest counts
+        unique[(post.source, post.external_id)] = post
+    rows = [
+        asdict(post)
+        | {"fetched_at": fetched_at, "content_hash": content_hash(post.title, post.text)}
+        for post in unique.values()
+    ]
     insert = dialect_insert(session)
     statement = (
         insert(Post)
-        .values(**values)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(Post.id)
+        .returning(Post.source, Post.external_id)
     )
-    inserted = session.execute(statement).scalar_one_or_none()
-    if inserted is not None:
-        return True
-    existing = session.execute(
-        select(Post).where(Post.source == post.source, Post.external_id == post.external_id)
-    ).scalar_one()
+    inserted = {(row.source, row.external_id) for row in session.execute(statement)}
+    known = [post for key, post in unique.items() if key not in inserted]
+    for source in {post.source for post in known}:
+        by_id = {post.external_id: post for post in known if post.source == source}
+        existing = session.execute(
+            select(Post).where(Post.source == source, Post.external_id.in_(by_id))
+        ).scalars()
+        for stored in existing:
+            _grow_counters(stored, by_id[stored.external_id])
+    return {external_id for _, external_id in inserted}
+
+
+def _grow_counters(stored: Post, fresh: NewPost) -> None:
     for field in ENGAGEMENT_FIELDS:
-        fresh = getattr(post, field)
-        if fresh is not None and (getattr(existing, field) or 0) < fresh:
-            setattr(existing, field, fresh)
-    return False
+        value = getattr(fresh, field)
+        if value is not None and (getattr(stored, field) or 0) < value:
+            setattr(stored, field, value)
+
+
+def save_amplifications(
+    session: Session, amplifications: Sequence[NewAmplification], fetched_at: datetime
+) -> int:
+    """Record who amplified stored posts; return how many amplifications were new.
+
+    Amplifications of posts that are not stored (outside every watch) are ignored. Each
+    new one adds one to the post's ``amplifications`` and its author's followers to the
+    post's ``amplifier_followers``.
+    """
+    new = 0
+    for source in {amp.source for amp in amplifications}:
+        of_source = [amp for amp in amplifications if amp.source == source]
+        post_ids = dict(
+            session.execute(
+                select(Post.external_id, Post.id).where(
+                    Post.source == source,
+                    Post.external_id.in_({amp.original_external_id for amp in of_source}),
+                )
+            ).tuples()
+        )
+        for amp in of_source:
+            post_id = post_ids.get(amp.original_external_id)
+            if post_id is None:
+                continue
+            insert = dialect_insert(session)
+            inserted = session.execute(
+                insert(Amplification)
+                .values(
+                    post_id=post_id,
+                    external_id=amp.external_id,
+                    amplifier=amp.amplifier,
+                    amplifier_followers=amp.amplifier_followers,
+                    amplified_at=amp.amplified_at,
+                    fetched_at=fetched_at,
+                )
+                .on_conflict_do_nothing(index_elements=["post_id", "amplifier"])
+                .returning(Amplification.id)
+            ).scalar_one_or_none()
+            if inserted is None:
+                continue
+            new += 1
+            session.execute(
+                update(Post)
+                .where(Post.id == post_id)
+                .values(
+                    amplifications=Post.amplifications + 1,
+                    amplifier_followers=Post.amplifier_followers + (amp.amplifier_followers or 0),
+                )
+            )
+    return new
 
 
 def posts_without_score(session: Session, model_version: str, limit: int = 1000) -> list[Post]:

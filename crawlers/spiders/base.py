@@ -16,7 +16,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as twisted_error
 from twisted.python.failure import Failure
 
-from crawlers.config import FeedSource, ReviewPagesSource, WatchConfig
+from crawlers.config import AnySource, WatchConfig
 from crawlers.job import STAT_ERRORS, STAT_FETCHED
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class UproarSpider(scrapy.Spider):
 
     def __init__(
         self,
-        source: FeedSource | ReviewPagesSource,
+        source: AnySource,
         watches: list[WatchConfig] | None = None,
         **kwargs: Any,
     ) -> None:

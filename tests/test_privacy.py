@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.privacy import luhn_valid, mask_personal_data
+from storage.privacy import luhn_valid, mask_personal_data
 
 MASKED = [
     # e-mail
