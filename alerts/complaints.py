@@ -77,7 +77,13 @@ def open_complaints(
     responder = on_duty_at(rota, now)
     for post, score in _candidates(session, thresholds, model_version):
         reach = estimated_reach(
-            post.author_followers, post.reposts, post.replies, post.likes, post.views
+            post.author_followers,
+            post.reposts,
+            post.replies,
+            post.likes,
+            post.views,
+            amplifications=post.amplifications,
+            amplifier_followers=post.amplifier_followers,
         )
         if not is_complaint(score.negative, reach, thresholds):
             continue

@@ -14,6 +14,11 @@ Platforms rarely publish impressions, so reach is estimated from what they do pu
 * each reply surfaces the thread to the replier's followers and notifications;
 * each like shows it to a few more people on platforms that surface liked posts.
 
+Reposts we actually saw (boosts, reposts, retweets recorded as amplifications) count
+with their authors' real audiences instead of the ``REPOST_FANOUT`` guess::
+
+    followers + amplifier_followers + REPOST_FANOUT * max(reposts - amplifications, 0)
+
 When a platform reports views, those are counted people and win if larger. Missing
 numbers (``None``) and negative numbers count as 0. The weights are named so they can be
 tuned in one place and the thresholds in ``ThresholdSettings.reach`` keep their meaning.
@@ -36,11 +41,15 @@ def estimated_reach(
     replies: int | None,
     likes: int | None,
     views: int | None,
+    amplifications: int | None = 0,
+    amplifier_followers: int | None = 0,
 ) -> int:
     """Estimated number of people who saw a post (formula in the module docstring)."""
+    unseen_reposts = max(_count(reposts) - _count(amplifications), 0)
     spread = (
         _count(followers)
-        + REPOST_FANOUT * _count(reposts)
+        + _count(amplifier_followers)
+        + REPOST_FANOUT * unseen_reposts
         + REPLY_WEIGHT * _count(replies)
         + LIKE_WEIGHT * _count(likes)
     )

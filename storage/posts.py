@@ -133,14 +133,13 @@ def save_amplifications(
     new = 0
     for source in {amp.source for amp in amplifications}:
         of_source = [amp for amp in amplifications if amp.source == source]
-        post_ids = dict(
-            session.execute(
-                select(Post.external_id, Post.id).where(
-                    Post.source == source,
-                    Post.external_id.in_({amp.original_external_id for amp in of_source}),
-                )
-            ).tuples()
-        )
+        rows = session.execute(
+            select(Post.external_id, Post.id).where(
+                Post.source == source,
+                Post.external_id.in_({amp.original_external_id for amp in of_source}),
+            )
+        ).tuples()
+        post_ids = {external_id: post_id for external_id, post_id in rows}
         for amp in of_source:
             post_id = post_ids.get(amp.original_external_id)
             if post_id is None:

@@ -1,6 +1,7 @@
 """A real HTTP server on 127.0.0.1 (port 0) that replays recorded bodies to the crawlers.
 
-Routes map a path (with query string, if any) to a :class:`Route`; unknown paths get 404,
+Routes map a path (with query string, if any) to a :class:`Route`, or to a list of them
+served in turn (the last one repeats: a 429 then a 200); unknown paths get 404,
 ``/robots.txt`` allows everything unless a route overrides it.
 """
 
@@ -27,9 +28,10 @@ class Route:
 
 @dataclass
 class ReplayServer:
-    routes: dict[str, Route]
+    routes: dict[str, Route | list[Route]]
     base_url: str = ""
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    request_times: list[float] = field(default_factory=list)  # time.monotonic() per request
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -44,7 +46,12 @@ def _handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             server.requests.append((self.path, dict(self.headers.items())))
-            route = server.routes.get(self.path)
+            server.request_times.append(time.monotonic())
+            found = server.routes.get(self.path)
+            if isinstance(found, list):
+                route: Route | None = found.pop(0) if len(found) > 1 else found[0]
+            else:
+                route = found
             if route is None and self.path == "/robots.txt":
                 route = Route(headers={"Content-Type": "text/plain"}, body=ROBOTS_ALLOW_ALL)
             if route is None:
@@ -69,7 +76,7 @@ def _handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve(routes: Mapping[str, Route]) -> Iterator[ReplayServer]:
+def serve(routes: Mapping[str, Route | list[Route]]) -> Iterator[ReplayServer]:
     """Serve ``routes`` on 127.0.0.1:<free port> in a thread for the ``with`` block."""
     server = ReplayServer(routes=dict(routes))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))

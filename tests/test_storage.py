@@ -10,8 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from storage.db import make_engine, open_database, upgrade
-from storage.models import Post
-from storage.posts import NewPost, posts_without_score, save_post
+from storage.models import Amplification, Post
+from storage.posts import (
+    NewAmplification,
+    NewPost,
+    posts_without_score,
+    save_amplifications,
+    save_post,
+    save_posts,
+)
 
 FETCHED = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -116,3 +123,43 @@ def test_database_context_closes_its_connections(postgres_url: str) -> None:
         with database(postgres_url) as factory, factory() as session:
             session.execute(select(Post)).all()
     assert connections() == before
+
+
+def test_save_posts_in_one_batch_reports_only_new_ids_and_masks_text(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        assert save_post(session, _post(external_id="a"), FETCHED)
+    batch = [
+        _post(external_id="a", likes=9),
+        _post(external_id="b", text="call me on 13800138000 or jo@example.com"),
+        _post(external_id="b", text="call me on 13800138000 or jo@example.com", likes=5),
+    ]
+    with session_factory.begin() as session:
+        assert save_posts(session, batch, FETCHED) == {"b"}
+    with session_factory() as session:
+        stored = {post.external_id: post for post in session.scalars(select(Post))}
+    assert stored["a"].likes == 9  # a known post's counters grew
+    assert stored["b"].likes == 5  # a post repeated in the batch: the last copy wins
+    assert stored["b"].text == "call me on [phone] or [email]"  # masked before storage
+
+
+def test_amplifications_are_recorded_once_and_add_their_audience(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        save_post(session, _post(external_id="orig"), FETCHED)
+    boosts = [
+        NewAmplification("demo-feed", "orig", "boost-1", "ann@example.social", 1200),
+        NewAmplification("demo-feed", "orig", "boost-2", "bob@example.social", None),
+        NewAmplification("demo-feed", "not-stored", "boost-3", "cy@example.social", 99),
+    ]
+    with session_factory.begin() as session:
+        assert save_amplifications(session, boosts, FETCHED) == 2
+    with session_factory.begin() as session:  # the same boosts seen again add nothing
+        assert save_amplifications(session, boosts[:1], FETCHED) == 0
+    with session_factory() as session:
+        post = session.scalars(select(Post).where(Post.external_id == "orig")).one()
+        assert (post.amplifications, post.amplifier_followers) == (2, 1200)
+        who = set(session.scalars(select(Amplification.amplifier)))
+    assert who == {"ann@example.social", "bob@example.social"}

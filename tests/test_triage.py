@@ -32,6 +32,14 @@ def test_estimated_reach(followers, reposts, replies, likes, views, expected) ->
     assert estimated_reach(followers, reposts, replies, likes, views) == expected
 
 
+def test_seen_amplifications_replace_the_repost_guess_with_real_audiences() -> None:
+    # 3 reposts, 2 of them seen: their authors' 40 000 followers count, the third is a guess.
+    reach = estimated_reach(100, 3, 0, 0, None, amplifications=2, amplifier_followers=40_000)
+    assert reach == 100 + 40_000 + 1 * REPOST_FANOUT
+    # More amplifications seen than the platform's (stale) repost count: no negative guess.
+    assert estimated_reach(100, 1, 0, 0, None, amplifications=4, amplifier_followers=10) == 110
+
+
 @given(counts, counts, counts, counts, counts, st.integers(min_value=1, max_value=1000))
 def test_reach_never_shrinks_when_engagement_grows(f, r, p, lk, v, extra) -> None:
     base = estimated_reach(f, r, p, lk, v)
@@ -39,6 +47,9 @@ def test_reach_never_shrinks_when_engagement_grows(f, r, p, lk, v, extra) -> Non
     assert estimated_reach(f, (r or 0) + extra, p, lk, v) >= base
     assert estimated_reach(f, r, (p or 0) + extra, lk, v) >= base
     assert estimated_reach(f, r, p, (lk or 0) + extra, v) >= base
+    # An amplification seen, with an audience at least the guess, never lowers reach.
+    seen = estimated_reach(f, r, p, lk, v, amplifications=1, amplifier_followers=REPOST_FANOUT)
+    assert seen >= base
 
 
 @pytest.mark.parametrize(
