@@ -49,6 +49,8 @@ class CrawlReport(BaseModel):
     amplifications: int = 0
     errors: list[str] = []
     cursors: Cursors = {}
+    # Scrapy's own clock for the crawl (interpreter start-up not included).
+    elapsed_seconds: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -78,4 +80,5 @@ class CrawlReport(BaseModel):
             amplifications=int(stats.get(STAT_AMPLIFICATIONS, 0)),
             errors=errors,
             cursors=cursors or {},
+            elapsed_seconds=stats.get("elapsed_time_seconds"),
         )

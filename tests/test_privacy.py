@@ -43,6 +43,17 @@ MASKED = [
     ("卡号6222021234567890128", "卡号[card-number]"),
     ("银行卡 6222 0212 3456 7890 128 退款还没到", "银行卡 [card-number] 退款还没到"),
     ("6212345678901232。", "[card-number]。"),
+    # as customers really write them in complaints
+    (
+        "@Larkspur refund still missing!! ring me 07700 900123",
+        "@Larkspur refund still missing!! ring me [phone]",
+    ),
+    (
+        "客服让我发身份证号110105194912310021和手机13912345678过去？？",
+        "客服让我发身份证号[id-number]和手机[phone]过去？？",
+    ),
+    ("退款打到尾号不对的卡 6222021234567890128 了", "退款打到尾号不对的卡 [card-number] 了"),
+    ("DM'd you my email (ana.lopez@gmail.com) 3 times", "DM'd you my email ([email]) 3 times"),
     # several in one text
     (
         "I'm jane@example.com, card 4111111111111111, phone +44 7700 900123",
@@ -68,6 +79,12 @@ NOT_MASKED = [
     "order number 4155550132",  # bare 10 digits: not a US number without separators
     "serial 2024-0517-8800",
     "room 1203, floor 12",
+    "买了3件，每件¥299.00，共¥897，满300减50",
+    "双11 11.11 00:00 开抢，2024/11/11 10:02 还没发货",
+    "iPhone 15 Pro 256GB, 1TB plan, 4K 120Hz",
+    "ISBN 978-3-16-148410-0",
+    "waited 45 minutes on hold, 3rd call this week, 2 x 500ml bottles",
+    "第2次投诉了，等了15天，order #A1234567",
     "",
 ]
 
