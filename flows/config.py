@@ -15,7 +15,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alerts.config import DeadlineSettings, RotaSettings, SlackSettings, ThresholdSettings
-from crawlers.config import CrawlSettings, SourceConfig, WatchConfig
+from crawlers.config import ApiSource, CrawlSettings, SourceConfig, WatchConfig
 from sentiment.config import SentimentSettings
 from storage.config import DatabaseSettings
 
@@ -49,7 +49,17 @@ class UproarConfig(BaseModel):
         _ensure_unique("watches", watch_names)
         _ensure_unique("sources", [source.name for source in self.sources])
         known = set(watch_names)
+        by_name = {watch.name: watch for watch in self.watches}
         for index, source in enumerate(self.sources):
+            if isinstance(source, ApiSource) and source.search and not source.assign_watch:
+                for name in source.watches or watch_names:
+                    watch = by_name.get(name)
+                    if watch is not None and not watch.platform_search_terms():
+                        raise ValueError(
+                            f"sources.{index} ({source.name}) searches {source.type} for "
+                            f"watch {name!r}, but its query has no words to search for; "
+                            "set the watch's search_terms, or search = false on the source"
+                        )
             wanted = [*source.watches, *([source.assign_watch] if source.assign_watch else [])]
             for name in wanted:
                 if name not in known:

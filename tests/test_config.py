@@ -92,3 +92,85 @@ def test_config_check_command(tmp_path: Path) -> None:
     failed = runner.invoke(app, ["config", "check", "--config", str(bad)])
     assert failed.exit_code == 2
     assert "thresholds.reach" in failed.output
+
+
+EVERY_PLATFORM = """
+[[watches]]
+name = "acme"
+query = '(acme OR "acme corp") -job'
+search_terms = ["acme"]
+
+[[watches]]
+name = "everything"
+query = "*"
+
+[[sources]]
+type = "mastodon"
+name = "fediverse"
+instances = ["https://mastodon.social", "https://hachyderm.io"]
+hashtags = ["#acme"]
+access_token_env = "MASTODON_TOKEN"
+watches = ["acme"]
+
+[[sources]]
+type = "bluesky"
+name = "bsky"
+languages = ["en"]
+authors = ["acme.bsky.social"]
+watches = ["acme"]
+
+[[sources]]
+type = "reddit"
+name = "reddit"
+subreddits = ["r/acme", "BuyItForLife"]
+search = false
+
+[[sources]]
+type = "hackernews"
+name = "hn"
+tags = ["story"]
+watches = ["acme"]
+
+[[sources]]
+type = "weibo"
+name = "weibo"
+watches = ["acme"]
+
+[[sources]]
+type = "appstore"
+name = "app-reviews"
+app_id = "284882215"
+countries = ["us", "gb", "cn"]
+assign_watch = "acme"
+"""
+
+
+def test_every_platform_source_loads(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, EVERY_PLATFORM))
+    types = [source.type for source in config.sources]
+    assert types == ["mastodon", "bluesky", "reddit", "hackernews", "weibo", "appstore"]
+    mastodon = config.sources[0]
+    assert mastodon.type == "mastodon" and mastodon.hashtags == ["acme"]
+    reddit = config.sources[2]
+    assert reddit.type == "reddit" and reddit.subreddits == ["acme", "BuyItForLife"]
+    assert config.watches[0].platform_search_terms() == ["acme"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('app_id = "284882215"', "", "app_id: required key is missing"),
+        ('countries = ["us", "gb", "cn"]', "max_pages = 11", "max_pages"),
+        ('tags = ["story"]', 'tags = ["poll"]', "tags"),
+        # A search needs words: "*" has none, unless search is off or terms are given.
+        ("subreddits = [\"r/acme\", \"BuyItForLife\"]\nsearch = false", "", "no words to search"),
+    ],
+)
+def test_bad_platform_sources_name_the_key(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert old in EVERY_PLATFORM
+    path = _write(tmp_path, EVERY_PLATFORM.replace(old, new))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert expected in str(caught.value)

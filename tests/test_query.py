@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawlers.config import WatchConfig
-from crawlers.query import QuerySyntaxError, parse_watch_query
+from crawlers.query import QuerySyntaxError, parse_watch_query, search_terms
 
 MATCHES = [
     # (query, text, expected)
@@ -166,3 +166,30 @@ def test_any_input_parses_or_raises_a_positioned_syntax_error(query: str) -> Non
         assert re.search(r"at position \d+", str(exc))
     else:
         parsed.matches(query)  # never raises
+
+
+@pytest.mark.parametrize(
+    ("query", "terms"),
+    [
+        ("acme", ["acme"]),
+        ('acme OR "acme corp"', ["acme", "acme corp"]),
+        ("acme delivery", ["acme"]),  # AND: the narrowest side is enough
+        ("(acme OR widgetco) (late OR broken OR refund)", ["acme", "widgetco"]),
+        ("acme -job -hiring", ["acme"]),
+        ("云雀 OR larkspur", ["云雀", "larkspur"]),
+        ("*", None),
+        ("-spam", None),
+        ("acme OR -spam", None),  # one side matches posts without any word: no cover
+    ],
+)
+def test_search_terms_cover_every_matching_post(query: str, terms: list[str] | None) -> None:
+    assert search_terms(parse_watch_query(query)) == terms
+
+
+@given(st.lists(st.sampled_from(["acme", "late", "refund", "widget"]), min_size=1, max_size=6))
+def test_a_post_the_query_matches_contains_a_search_term(words: list[str]) -> None:
+    query = parse_watch_query("(acme OR widget) (late OR refund)")
+    text = " ".join(words)
+    terms = search_terms(query) or []
+    if query.matches(text):
+        assert any(parse_watch_query(f'"{term}"').matches(text) for term in terms)
