@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 
+from functools import cache
+
 import html_text
-from langdetect import DetectorFactory, LangDetectException, detect
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from crawlers.query import CJK_CHARS
 
-DetectorFactory.seed = 0  # langdetect is random unless seeded: same text, same answer
-
 MIN_LETTERS_FOR_DETECTION = 20
+# py3langid's normalised probability below which a guess is no answer ("Acme" is not
+# Romanian). Deterministic, ships its model, and ~30x faster than langdetect per post.
+MIN_LANGUAGE_CONFIDENCE = 0.5
 CJK_SHARE_FOR_CHINESE = 0.3
 _WHITESPACE = re.compile(r"\s+")
 _CJK = re.compile(f"[{CJK_CHARS}]")
@@ -70,7 +73,7 @@ def _script_language(text: str, letters: int) -> str | None:
 def detect_language(text: str, hint: str | None = None) -> str | None:
     """ISO 639-1 code of ``text``: the feed's or page's own ``hint`` wins unless the script
     contradicts it (a Chinese post in a feed labelled "en" is Chinese), CJK script decides
-    for Chinese/Japanese/Korean, else langdetect; ``None`` when too short to tell."""
+    for Chinese/Japanese/Korean, else py3langid; ``None`` when too short or unsure."""
     letters = sum(char.isalpha() for char in text)
     script = _script_language(text, letters)
     if hint and hint.strip():
@@ -82,7 +85,10 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
         return script
     if letters < MIN_LETTERS_FOR_DETECTION:
         return None
-    try:
-        return primary_subtag(detect(text))
-    except LangDetectException:
-        return None
+    language, confidence = _identifier().classify(text)
+    return primary_subtag(language) if confidence >= MIN_LANGUAGE_CONFIDENCE else None
+
+
+@cache
+def _identifier() -> LanguageIdentifier:
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

@@ -241,9 +241,12 @@ def stored_posts(database_url: str, source_name: str) -> list[Post]:
         return list(session.execute(query).scalars())
 
 
-def crawl_state(database_url: str, source_name: str) -> CrawlState | None:
+def crawl_state(database_url: str, source_name: str, watch: str = "*") -> CrawlState | None:
+    """The source's crawl_state row for ``watch`` ("*": its health and shared cursors)."""
     with database(database_url) as factory, factory() as session:
-        query = select(CrawlState).where(CrawlState.source == source_name)
+        query = select(CrawlState).where(
+            CrawlState.source == source_name, CrawlState.watch == watch
+        )
         return session.execute(query).scalar_one_or_none()
 
 

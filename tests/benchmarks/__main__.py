@@ -26,6 +26,7 @@ from sentiment.config import SentimentSettings
 from sentiment.model import load_model
 from sentiment.store import score_unscored_posts
 from storage.db import open_database, session_scope
+from tests.benchmarks import platforms
 
 FEED_ITEMS = 2000
 SAMPLE_TEXTS = [
@@ -117,6 +118,8 @@ def main() -> None:
             print(
                 f"ratio crawl/scoring throughput: {ratio:.1f}x (above 1: scoring is the bottleneck)"
             )
+
+    platforms.main()
 
 
 if __name__ == "__main__":
