@@ -240,6 +240,8 @@ class SlackSettings(_Settings):
 
     enabled: bool = False
     channel: str = Field(default=DEFAULT_CHANNEL, min_length=1)
+    # Operations alerts (a source broken / recovered) go here; None: the alerts channel.
+    ops_channel: str | None = Field(default=None, min_length=1)
     token_env: str = Field(default=DEFAULT_TOKEN_ENV, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     base_url: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.privacy import mask_personal_data
 from alerts.slack import DeliveryError, Sender
 from storage.models import Notification
+from storage.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from alerts.config import Responder, SlackSettings
-from storage.privacy import mask_personal_data
 from storage.models import Complaint, Notification, Post
+from storage.privacy import mask_personal_data
 
 MAX_POST_CHARS = 600
 MAX_HEADER_CHARS = 150
@@ -54,12 +54,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _truncate(text: str, limit: int) -> str:
+def truncate(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _when(moment: datetime) -> str:
+def slack_time(moment: datetime) -> str:
     """A Slack date token (shown in each reader's zone) with a UTC fallback."""
     moment = moment.astimezone(UTC)
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
@@ -86,13 +86,11 @@ def complaint_message(
 ) -> dict[str, Any]:
     """The Block Kit message announcing ``complaint``; all post data masked and escaped."""
     body = mask_personal_data(" ".join(filter(None, [post.title, post.text])))
-    snippet = _truncate(body, MAX_POST_CHARS)
+    snippet = truncate(body, MAX_POST_CHARS)
     author = mask_personal_data(post.author or "unknown author")
     followers = f"{post.author_followers:,}" if post.author_followers is not None else "unknown"
     where = complaint.watch or post.source
-    header = _truncate(
-        f"{complaint.priority} complaint #{complaint.id} · {where}", MAX_HEADER_CHARS
-    )
+    header = truncate(f"{complaint.priority} complaint #{complaint.id} · {where}", MAX_HEADER_CHARS)
     on_duty = mention(responder)
 
     fields = [
@@ -121,9 +119,9 @@ def complaint_message(
                 {
                     "type": "mrkdwn",
                     "text": (
-                        f"Acknowledge by {_when(complaint.ack_due_at)} · "
-                        f"respond by {_when(complaint.response_due_at)} · "
-                        f"resolve by {_when(complaint.resolution_due_at)}"
+                        f"Acknowledge by {slack_time(complaint.ack_due_at)} · "
+                        f"respond by {slack_time(complaint.response_due_at)} · "
+                        f"resolve by {slack_time(complaint.resolution_due_at)}"
                     ),
                 }
             ],
@@ -131,7 +129,7 @@ def complaint_message(
     )
     text = (
         f"{complaint.priority} complaint #{complaint.id} ({where}), reach ~{complaint.reach:,}, "
-        f"on duty {on_duty}: {escape(_truncate(body, 140))}"
+        f"on duty {on_duty}: {escape(truncate(body, 140))}"
     )
     return {"text": text, "blocks": blocks}
 

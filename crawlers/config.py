@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crawlers.health import SourceHealthSettings
 from crawlers.query import parse_watch_query, search_terms
 
 DEFAULT_USER_AGENT = "uproar/0.1 (+https://github.com/uproar-monitor/uproar)"
@@ -165,6 +166,8 @@ class CrawlSettings(_Model):
     # A 429 asking for a longer wait than this fails the stream until the next run.
     max_rate_limit_wait_seconds: float = Field(default=300, ge=0)
     rate_limit_retries: int = Field(default=3, ge=0)
+    # When a source counts as broken and raises an operations alert ([crawl.health]).
+    health: SourceHealthSettings = Field(default_factory=SourceHealthSettings)
 
     @property
     def full_user_agent(self) -> str:

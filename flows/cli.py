@@ -3,6 +3,7 @@ function; nothing here holds logic of its own."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -23,10 +24,12 @@ config_app = typer.Typer(help="Check the configuration file.", no_args_is_help=T
 complaints_app = typer.Typer(help="Look at complaints.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 sentiment_app = typer.Typer(help="Score text with the sentiment model.", no_args_is_help=True)
+sources_app = typer.Typer(help="Look at the configured sources.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(db_app, name="db")
 app.add_typer(sentiment_app, name="sentiment")
+app.add_typer(sources_app, name="sources")
 
 # Piped output gets room for whole tables rather than rich's 80-column default.
 PIPED_WIDTH = 160
@@ -152,9 +155,9 @@ def complaints_list(
     """List complaints, newest first."""
     loaded = _load(config)
     from alerts.complaints import list_complaints
-    from storage.privacy import mask_personal_data
     from flows.summary import complaints_table
     from storage.db import database, session_scope
+    from storage.privacy import mask_personal_data
 
     with database(loaded.database.url) as factory, session_scope(factory) as session:
         rows = [
@@ -173,6 +176,40 @@ def complaints_list(
         console.print("No complaints" + (f" with status {status}." if status else "."))
         return
     console.print(complaints_table(rows, title=f"{len(rows)} complaints", width=console.width))
+
+
+@sources_app.command("status")
+def sources_status(
+    config: ConfigOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON object per source, in a list")
+    ] = False,
+) -> None:
+    """Each configured source's health: last run, failures in a row, newest post, errors."""
+    loaded = _load(config)
+    from flows.health import source_health
+    from flows.summary import health_as_json, sources_table
+    from storage.db import DatabaseError, database
+
+    try:
+        with database(loaded.database.url) as factory:
+            healths = source_health(factory, loaded)
+    except DatabaseError as exc:
+        raise _fail(str(exc)) from None
+    types = {source.name: source.type for source in loaded.sources}
+    if as_json:
+        rows = [health_as_json(health, types[health.source]) for health in healths]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not healths:
+        console.print("No sources configured: add [[sources]] to the config file.")
+        return
+    console.print(sources_table(healths, types, width=console.width))
+    for health in healths:
+        if health.broken:
+            console.print(
+                f"[red]! {escape(health.source)}: {escape(health.reason)}[/red]", highlight=False
+            )
 
 
 @sentiment_app.command("score")

@@ -13,14 +13,16 @@ from prefect.cache_policies import NO_CACHE
 from alerts.complaints import open_complaints
 from alerts.config import ConfigError as AlertsConfigError
 from alerts.outbox import DeliveryReport, deliver_pending
-from storage.privacy import mask_personal_data
+from crawlers.health import SourceHealth
 from crawlers.runner import CrawlResult, run_crawl
 from flows.config import UproarConfig, load_config
 from flows.delivery import build_sender
+from flows.health import check_source_health
 from sentiment.model import load_model
 from sentiment.store import score_unscored_posts
 from storage.db import database, session_scope
 from storage.models import Notification, SentimentScore
+from storage.privacy import mask_personal_data
 from storage.types import utcnow
 
 
@@ -51,6 +53,11 @@ class MonitorSummary:
     scoring: ScoringReport | None = None
     opened: list[OpenedComplaint] = field(default_factory=list)
     delivery: DeliveryReport | None = None
+    health: list[SourceHealth] = field(default_factory=list)
+
+    @property
+    def broken_sources(self) -> list[SourceHealth]:
+        return [health for health in self.health if health.broken]
 
     @property
     def new_posts(self) -> int:
@@ -71,6 +78,18 @@ def crawl_source(config: UproarConfig, source_name: str) -> CrawlResult:
     for error in result.errors:
         logger.warning("%s: %s", source_name, mask_personal_data(error))
     return result
+
+
+@task(name="check-source-health", cache_policy=NO_CACHE)
+def check_sources(config: UproarConfig, now: datetime) -> list[SourceHealth]:
+    """Record each source's health; queue "source broken" / "recovered" alerts."""
+    with database(config.database.url, upgrade_schema=False) as factory:
+        checked = check_source_health(factory, config, now)
+    logger = get_run_logger()
+    for health in checked:
+        if health.broken:
+            logger.warning("source broken: %s: %s", health.source, health.reason)
+    return checked
 
 
 @task(name="score-new-posts", cache_policy=NO_CACHE)
@@ -145,6 +164,7 @@ def monitor(config_path: str, now: datetime | None = None) -> MonitorSummary:
         pass  # upgrade the schema once, before the crawlers write
     futures = [crawl_source.submit(config, source.name) for source in config.enabled_sources()]
     summary = MonitorSummary(crawls=[future.result() for future in futures])
+    summary.health = check_sources(config, moment)
     summary.scoring = score_new_posts(config)
     summary.opened = open_new_complaints(config, moment)
     summary.delivery = deliver_notifications(config, moment)

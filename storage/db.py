@@ -7,6 +7,7 @@ one the code expects.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,10 +90,17 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
+# Alembic's command runner keeps module-level state: two threads upgrading at once (the
+# monitor flow's parallel crawl tasks) fail with "alembic_version already exists" or a
+# half-loaded script. One upgrade at a time per process.
+_UPGRADE_LOCK = threading.Lock()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to ``revision``; safe to call on every start."""
     try:
-        command.upgrade(alembic_config(engine), revision)
+        with _UPGRADE_LOCK:
+            command.upgrade(alembic_config(engine), revision)
     except Exception as exc:
         url = engine.url.render_as_string(hide_password=True)
         raise DatabaseError(f"could not upgrade the database at {url}: {exc}") from exc

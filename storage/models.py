@@ -48,6 +48,7 @@ class Post(Base):
         Index("ix_posts_published_at", "published_at"),
         Index("ix_posts_watch", "watch"),
         Index("ix_posts_content_hash", "content_hash"),
+        Index("ix_posts_source_fetched_at", "source", "fetched_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

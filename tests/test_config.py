@@ -163,7 +163,7 @@ def test_every_platform_source_loads(tmp_path: Path) -> None:
         ('countries = ["us", "gb", "cn"]', "max_pages = 11", "max_pages"),
         ('tags = ["story"]', 'tags = ["poll"]', "tags"),
         # A search needs words: "*" has none, unless search is off or terms are given.
-        ("subreddits = [\"r/acme\", \"BuyItForLife\"]\nsearch = false", "", "no words to search"),
+        ('subreddits = ["r/acme", "BuyItForLife"]\nsearch = false', "", "no words to search"),
     ],
 )
 def test_bad_platform_sources_name_the_key(

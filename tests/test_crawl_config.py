@@ -36,7 +36,7 @@ def test_sources_are_chosen_by_type() -> None:
         ({"type": "feed", "name": "f"}, "url"),
         ({"type": "reviews", "name": "r", "urls": []}, "urls"),
         ({"type": "feed", "name": "f", "url": "u", "ulr": "u"}, "ulr"),
-        ({"type": "mastodon", "name": "m"}, "type"),
+        ({"type": "myspace", "name": "m"}, "type"),
     ],
 )
 def test_bad_sources_name_the_key(data: dict[str, object], fragment: str) -> None:

@@ -107,9 +107,7 @@ def test_middleware_retries_a_429_and_holds_back_that_host_only() -> None:
     clock = FakeClock()
     middleware = RateLimitMiddleware(max_wait=60, retries=2, clock=clock)
     request = Request("https://mastodon.example/api/v1/timelines/tag/brand")
-    retry = middleware.process_response(
-        request, _response(request.url, 429, {"Retry-After": "5"})
-    )
+    retry = middleware.process_response(request, _response(request.url, 429, {"Retry-After": "5"}))
     assert isinstance(retry, Request) and retry.meta[RETRY_COUNT_META] == 1
     assert middleware.not_before["mastodon.example"] == pytest.approx(NOW + 5)
     assert "reddit.example" not in middleware.not_before

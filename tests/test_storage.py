@@ -163,3 +163,28 @@ def test_amplifications_are_recorded_once_and_add_their_audience(
         assert (post.amplifications, post.amplifier_followers) == (2, 1200)
         who = set(session.scalars(select(Amplification.amplifier)))
     assert who == {"ann@example.social", "bob@example.social"}
+
+
+def test_migrations_create_exactly_what_the_models_declare(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_parallel_upgrades_in_one_process_do_not_race(sqlite_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_and_close(_: int) -> None:
+        engine, _factory = open_database(sqlite_url)
+        engine.dispose()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(open_and_close, range(4)))

@@ -54,6 +54,8 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("amplifier_followers", sa.BigInteger(), nullable=False, server_default="0")
         )
+    # Source health reads each source's newest posts by fetch time.
+    op.create_index("ix_posts_source_fetched_at", "posts", ["source", "fetched_at"])
     with op.batch_alter_table("crawl_state") as batch:
         batch.add_column(sa.Column("health", sa.String(length=20), nullable=True))
         batch.add_column(
@@ -68,6 +70,7 @@ def downgrade() -> None:
     with op.batch_alter_table("posts") as batch:
         batch.drop_column("amplifier_followers")
         batch.drop_column("amplifications")
+    op.drop_index("ix_posts_source_fetched_at", table_name="posts")
     op.drop_table("author_profiles")
     op.drop_index(op.f("ix_amplifications_post_id"), table_name="amplifications")
     op.drop_table("amplifications")
