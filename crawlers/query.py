@@ -274,3 +274,10 @@ def search_terms(query: Query) -> list[str] | None:
         return None
 
     return cover(query.root)
+
+
+def phrase_for_search(term: str) -> str:
+    """A watch search term as platforms' search syntax: a multi-word term is quoted, so
+    Mastodon, Bluesky, Reddit and Algolia look for the phrase, not any of its words."""
+    term = term.strip()
+    return f'"{term}"' if " " in term and not term.startswith('"') else term

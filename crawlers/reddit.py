@@ -51,11 +51,6 @@ class RedditListing:
         return since is not None and self.oldest is not None and self.oldest < since
 
 
-def search_query(term: str) -> str:
-    """A watch search term as Reddit (and Algolia) search syntax: phrases quoted."""
-    return f'"{term}"' if " " in term.strip() else term.strip()
-
-
 def unescape(text: str) -> str:
     """Text with Reddit's HTML escaping undone, only when the text shows it."""
     return html.unescape(text) if _ESCAPED.search(text) else text

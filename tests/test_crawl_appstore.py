@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from crawlers.appstore import (
     cursor_value,
@@ -22,10 +21,9 @@ from crawlers.appstore import (
 )
 from crawlers.config import AppStoreSource, WatchConfig
 from crawlers.runner import run_crawl
-from storage.db import database
-from storage.models import CrawlState, Post
+from storage.models import Post
 from tests.replay_server import ReplayServer, Route, serve
-from tests.test_crawl_feeds import FAST, stored_posts
+from tests.test_crawl_feeds import FAST, stored_cursors, stored_posts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "appstore"
 APP = "1234567890"
@@ -161,12 +159,6 @@ def by_id(database_url: str, source: str) -> dict[str, Post]:
     return {post.external_id: post for post in stored_posts(database_url, source)}
 
 
-def cursors(database_url: str, source: str) -> dict[str, dict[str, str]]:
-    with database(database_url) as factory, factory() as session:
-        rows = session.execute(select(CrawlState).where(CrawlState.source == source)).scalars()
-        return {row.watch: json.loads(row.cursor) for row in rows if row.cursor}
-
-
 def test_assigned_reviews_then_a_second_run_stores_nothing_new(
     store_server: ReplayServer, database_url: str
 ) -> None:
@@ -201,7 +193,7 @@ def test_assigned_reviews_then_a_second_run_stores_nothing_new(
         chinese.text == "更新之后一打开就闪退，客服电话一直打不通，申请退款也不给处理，太失望了。"
     )
     assert posts["11000000002"].text.startswith("The app takes forever")  # single-entry page
-    assert cursors(database_url, "appstore") == {
+    assert stored_cursors(database_url, "appstore") == {
         "*": {"reviews:us": "2024-05-20T16:15:00Z", "reviews:cn": "2024-05-20T12:30:00Z"}
     }
 
@@ -273,4 +265,4 @@ def test_failures_are_recorded_and_the_rest_is_stored(sqlite_url: str) -> None:
     assert set(posts) == {"11000000801", "11000000799"}
     assert posts["11000000799"].rating is None  # kept without a rating
     # Only France finished cleanly, so only its cursor moved.
-    assert cursors(sqlite_url, "appstore") == {"*": {"reviews:fr": "2024-05-20T16:00:00Z"}}
+    assert stored_cursors(sqlite_url, "appstore") == {"*": {"reviews:fr": "2024-05-20T16:00:00Z"}}

@@ -21,14 +21,13 @@ from crawlers.bluesky import (
     parse_search_page,
 )
 from crawlers.config import BlueskySource, WatchConfig
-from crawlers.job import Cursors
 from crawlers.query import parse_watch_query
-from crawlers.runner import load_cursors, run_crawl
+from crawlers.runner import run_crawl
 from storage.db import database
 from storage.models import Amplification, AuthorProfile, Post
 from tests.recordings import recorded_gets
 from tests.replay_server import ReplayServer, Route, serve
-from tests.test_crawl_feeds import FAST, stored_posts
+from tests.test_crawl_feeds import FAST, stored_cursors, stored_posts
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
@@ -91,11 +90,6 @@ def profiles_body(fixtures_dir: Path, followers: dict[str, int]) -> dict[str, An
             for did, count in followers.items()
         ]
     }
-
-
-def cursors(database_url: str) -> Cursors:
-    with database(database_url) as factory:
-        return load_cursors(factory, "sky")
 
 
 def source(server: ReplayServer, **extra: Any) -> BlueskySource:
@@ -219,7 +213,7 @@ def test_search_paging_profiles_and_a_second_run_from_the_cache(
             rows = session.execute(select(AuthorProfile.author, AuthorProfile.followers))
             cached = {author: count for author, count in rows.tuples()}
         assert cached == {did: followers.get(did) for did in dids}
-        assert cursors(database_url) == {
+        assert stored_cursors(database_url, "sky") == {
             "maps": {"search:redistricting": "2025-05-19T17:10:09.561Z"}
         }
         requested = [path for path, _ in server.requests]
@@ -275,7 +269,7 @@ def test_author_feed_reposts_become_amplifications(fixtures_dir: Path, sqlite_ur
             select(Post.author_followers).where(Post.author == "chriskenny.bsky.social")
         ).scalars()
         assert set(own) == {554}
-    assert cursors(sqlite_url) == {
+    assert stored_cursors(sqlite_url, "sky") == {
         "*": {"author:chriskenny.bsky.social": "2025-05-05T01:30:17.912Z"}
     }
 
@@ -316,4 +310,4 @@ def test_broken_answers_and_a_failed_profile_lookup(fixtures_dir: Path, sqlite_u
     [post] = stored_posts(sqlite_url, "sky")
     assert post.author_followers is None and post.watch == "all"
     # Every stream had a fetch error (mixed: the lookup), so no cursor moved.
-    assert cursors(sqlite_url) == {}
+    assert stored_cursors(sqlite_url, "sky") == {}

@@ -7,6 +7,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from crawlers.config import (
     DEFAULT_USER_AGENT,
+    AnySource,
     CrawlSettings,
     FeedSource,
     ReviewPagesSource,
@@ -18,7 +19,7 @@ from crawlers.pipelines import DATABASE_URL_SETTING, matching_watch
 from crawlers.query import parse_watch_query
 from crawlers.settings import build_settings
 
-SOURCES: TypeAdapter[FeedSource | ReviewPagesSource] = TypeAdapter(SourceConfig)
+SOURCES: TypeAdapter[AnySource] = TypeAdapter(SourceConfig)
 
 
 def test_sources_are_chosen_by_type() -> None:

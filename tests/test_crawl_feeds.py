@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from crawlers.config import CrawlSettings, FeedSource, WatchConfig
 from crawlers.feeds import parse_date, parse_feed, to_count, unwrap_redirect
-from crawlers.runner import CrawlResult, run_crawl
+from crawlers.job import Cursors
+from crawlers.runner import CrawlResult, load_cursors, run_crawl
 from storage.db import database
 from storage.models import CrawlState, Post
 from tests.replay_server import ReplayServer, Route, serve
@@ -239,6 +240,12 @@ def stored_posts(database_url: str, source_name: str) -> list[Post]:
     with database(database_url) as factory, factory() as session:
         query = select(Post).where(Post.source == source_name).order_by(Post.id)
         return list(session.execute(query).scalars())
+
+
+def stored_cursors(database_url: str, source_name: str) -> Cursors:
+    """The cursors ``crawl_state`` holds for ``source_name``, per watch."""
+    with database(database_url) as factory:
+        return load_cursors(factory, source_name)
 
 
 def crawl_state(database_url: str, source_name: str, watch: str = "*") -> CrawlState | None:

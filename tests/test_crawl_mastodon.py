@@ -13,14 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from crawlers.config import MastodonSource, WatchConfig
-from crawlers.job import Cursors
 from crawlers.mastodon import link_params, parse_statuses
-from crawlers.runner import load_cursors, run_crawl
+from crawlers.runner import run_crawl
 from storage.db import database
 from storage.models import Amplification, CrawlState
 from tests.recordings import Recorded, load_recording, recorded_gets
 from tests.replay_server import ReplayServer, Route, serve
-from tests.test_crawl_feeds import FAST, stored_posts
+from tests.test_crawl_feeds import FAST, stored_cursors, stored_posts
 
 RECORDED_HOST = "http://localhost:3000"
 JSON = {"Content-Type": "application/json; charset=utf-8"}
@@ -53,11 +52,6 @@ def source_state(database_url: str) -> CrawlState | None:
     with database(database_url) as factory, factory() as session:
         query = select(CrawlState).where(CrawlState.source == "masto", CrawlState.watch == "*")
         return session.execute(query).scalar_one_or_none()
-
-
-def stored_cursors(database_url: str) -> Cursors:
-    with database(database_url) as factory:
-        return load_cursors(factory, "masto")
 
 
 def page_url(path: str, **params: str) -> str:
@@ -225,7 +219,7 @@ def test_paging_boosts_and_a_second_run_that_sends_min_id(
             f"mastodonpy_test_2@{host}"
         )
         assert old["uri"] not in posts
-        assert stored_cursors(database_url) == {
+        assert stored_cursors(database_url, "masto") == {
             "*": {f"tag:hoot@{host}": hoot_id},
             "halcy": {f"search:halcy@{host}": newest_found},
         }
@@ -302,7 +296,7 @@ def test_broken_answers_are_recorded_and_the_rest_is_kept(
     assert state is not None and state.health == "partial"
     host = server.base_url.removeprefix("http://")
     # Only the stream that was read completely moved its cursor.
-    assert stored_cursors(sqlite_url) == {"*": {f"tag:mixed@{host}": newer_id}}
+    assert stored_cursors(sqlite_url, "masto") == {"*": {f"tag:mixed@{host}": newer_id}}
 
 
 def test_token_goes_only_to_the_first_instance_and_a_status_is_stored_once(

@@ -14,14 +14,15 @@ import pytest
 from sqlalchemy import select
 
 from crawlers.config import CrawlSettings, RedditSource, WatchConfig
-from crawlers.reddit import RedditFormatError, parse_listing, search_query, unescape
-from crawlers.runner import load_cursors, run_crawl
-from crawlers.spiders.reddit import window_start
+from crawlers.query import phrase_for_search
+from crawlers.reddit import RedditFormatError, parse_listing, unescape
+from crawlers.runner import run_crawl
+from crawlers.spiders.api import window_start
 from storage.db import database
 from storage.models import Amplification
 from tests.recordings import Recorded, recorded_gets
 from tests.replay_server import ReplayServer, Route, serve
-from tests.test_crawl_feeds import crawl_state, stored_posts
+from tests.test_crawl_feeds import crawl_state, stored_cursors, stored_posts
 
 FAST = CrawlSettings(autothrottle=False, retries=0, timeout_seconds=5, process_timeout_seconds=60)
 JSON = {"Content-Type": "application/json; charset=UTF-8"}
@@ -213,8 +214,9 @@ def test_window_start_and_search_syntax() -> None:
     assert window_start("1699999000", 10, 7, now) == 1699999000 - 600
     assert window_start(None, 10, 7, now) == now - 7 * 86_400
     assert window_start("garbage", 10, 1, now) == now - 86_400
-    assert search_query("late parcel") == '"late parcel"'
-    assert search_query("acme") == "acme"
+    assert phrase_for_search("late parcel") == '"late parcel"'
+    assert phrase_for_search(" acme ") == "acme"
+    assert phrase_for_search('"already quoted"') == '"already quoted"'
     assert unescape("AT&T &copy;") == "AT&T &copy;"  # not escaped: left alone
     assert unescape("a &amp;copy; b") == "a &copy; b"
 
@@ -236,11 +238,6 @@ def reddit_server(fixtures_dir: Path) -> Iterator[ReplayServer]:
 def reddit_source(server: ReplayServer, **extra: Any) -> RedditSource:
     config = {"type": "reddit", "name": "brand-reddit", "base_url": server.base_url}
     return RedditSource.model_validate(config | {"first_run_days": CENTURY} | extra)
-
-
-def cursors(database_url: str, source: str) -> dict[str, dict[str, str]]:
-    with database(database_url) as factory:
-        return load_cursors(factory, source)
 
 
 def test_crawl_pages_and_a_second_run_reads_only_the_overlap(
@@ -266,7 +263,7 @@ def test_crawl_pages_and_a_second_run_reads_only_the_overlap(
     assert posts["t3_52o2fl"].text == "test"  # from the served second page
     assert posts["t3_3gpbiu"].watch == "praw"
     assert "t1_d7ltvl0" not in posts
-    assert cursors(sqlite_url, "brand-reddit") == {
+    assert stored_cursors(sqlite_url, "brand-reddit") == {
         "*": {"r/askreddit": "1473815863"},  # the deleted comment is the newest seen
         "praw": {"search:praw": "1458221634"},
     }
@@ -315,7 +312,7 @@ def test_error_pages_and_broken_entries_are_recorded_not_fatal(
     state = crawl_state(sqlite_url, "brand-reddit")
     assert state is not None and state.health == "partial" and state.consecutive_failures == 0
     # Only the stream that was read keeps a cursor; the others re-read next time.
-    assert cursors(sqlite_url, "brand-reddit") == {"*": {"r/mixed": "1776109086"}}
+    assert stored_cursors(sqlite_url, "brand-reddit") == {"*": {"r/mixed": "1776109086"}}
 
 
 def test_a_crosspost_stores_the_original_once_and_records_who_crossposted(

@@ -29,9 +29,9 @@ from crawlers.weibo import (
     search_container,
 )
 from storage.db import database
-from storage.models import Amplification, CrawlState, Post
+from storage.models import Amplification, Post
 from tests.replay_server import ReplayServer, Route, serve
-from tests.test_crawl_feeds import FAST, stored_posts
+from tests.test_crawl_feeds import FAST, stored_cursors, stored_posts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "weibo"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -329,12 +329,6 @@ def amplifiers(database_url: str, post_id: int) -> set[tuple[str, str, int | Non
         return {(a.external_id, a.amplifier, a.amplifier_followers) for a in rows.scalars()}
 
 
-def cursors(database_url: str, source: str) -> dict[str, dict[str, str]]:
-    with database(database_url) as factory, factory() as session:
-        rows = session.execute(select(CrawlState).where(CrawlState.source == source)).scalars()
-        return {row.watch: json.loads(row.cursor) for row in rows if row.cursor}
-
-
 def test_crawl_then_nothing_new_then_only_the_new_post(
     weibo_server: ReplayServer, database_url: str
 ) -> None:
@@ -401,7 +395,9 @@ def test_crawl_then_nothing_new_then_only_the_new_post(
     assert posts["4990000000000650"].region == "广东"
     assert posts["4990000000000700"].published_at == datetime(2019, 6, 13, 16, 0, tzinfo=UTC)
     assert "4970000000000001" not in posts and "4990000000000890" not in posts
-    assert cursors(database_url, "weibo") == {"brand": {"search:拉克斯珀": "4990000000000910"}}
+    assert stored_cursors(database_url, "weibo") == {
+        "brand": {"search:拉克斯珀": "4990000000000910"}
+    }
 
     # Same pages again: page 1 has nothing above the cursor, so paging stops there.
     second = run_crawl(source, [WATCH], FAST, database_url)
@@ -431,7 +427,9 @@ def test_crawl_then_nothing_new_then_only_the_new_post(
         13000,
     )
     assert grown.text == fresh.text  # known posts keep their text
-    assert cursors(database_url, "weibo") == {"brand": {"search:拉克斯珀": "4990000000000950"}}
+    assert stored_cursors(database_url, "weibo") == {
+        "brand": {"search:拉克斯珀": "4990000000000950"}
+    }
 
 
 def test_first_run_stops_at_posts_older_than_first_run_days(
@@ -493,5 +491,7 @@ def test_failures_are_recorded_and_the_rest_is_stored(sqlite_url: str) -> None:
     assert posts["4990000000001180"].text.startswith("拉克斯珀售后服务升级公告")
     assert posts["4990000000001180"].text.endswith("...")
     # Only the stream that finished cleanly moved its cursor; the failed searches re-read.
-    assert cursors(sqlite_url, "weibo") == {"*": {f"container:{CONTAINER}": "4990000000001200"}}
+    assert stored_cursors(sqlite_url, "weibo") == {
+        "*": {f"container:{CONTAINER}": "4990000000001200"}
+    }
     assert all(h.get("X-Requested-With") == "XMLHttpRequest" for h in headers)

@@ -30,6 +30,7 @@ from storage.posts import NewAmplification, NewPost
 
 ALL_WATCHES = "*"
 STREAM_META = "uproar_stream"
+SECONDS_PER_DAY = 86_400
 
 
 @dataclass
@@ -48,6 +49,16 @@ def cursor_order(value: str) -> tuple[int, int | str]:
     """Numeric ids (Mastodon, Weibo) compare as numbers, anything else as text (ISO
     times, Unix times of equal length)."""
     return (0, int(value)) if value.isdigit() else (1, value)
+
+
+def window_start(
+    cursor: str | None, overlap_minutes: float, first_run_days: float, now: float
+) -> float:
+    """Unix time from which a stream with a Unix-time cursor is read: the cursor minus the
+    overlap window, or ``first_run_days`` back when it has no (readable) cursor yet."""
+    if cursor and cursor.isdigit():
+        return int(cursor) - overlap_minutes * 60
+    return now - first_run_days * SECONDS_PER_DAY
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from crawlers.bluesky import (
 from crawlers.config import BlueskySource
 from crawlers.feeds import parse_date
 from crawlers.pipelines import DATABASE_URL_SETTING
+from crawlers.query import phrase_for_search
 from crawlers.spiders.api import ALL_WATCHES, STREAM_META, ApiSpider, Stream
 from crawlers.spiders.base import describe_failure
 from storage.db import dialect_insert, open_database, session_scope
@@ -55,11 +56,6 @@ PROFILES_PER_CALL = 25  # getProfiles' maximum
 SEARCH = "app.bsky.feed.searchPosts"
 AUTHOR_FEED = "app.bsky.feed.getAuthorFeed"
 PROFILES = "app.bsky.actor.getProfiles"
-
-
-def search_query(term: str) -> str:
-    """Multi-word terms are searched as phrases."""
-    return f'"{term}"' if " " in term.strip() and not term.startswith('"') else term
 
 
 def profiles_url(appview: str, dids: list[str]) -> str:
@@ -86,7 +82,7 @@ class BlueskySpider(ApiSpider):
             languages: list[str | None] = list(self.source.languages) or [None]
             for lang in languages:
                 key = f"{stream.key}@{lang}" if lang else stream.key
-                yield self.search_request(Stream(stream.watch, key), search_query(term), lang)
+                yield self.search_request(Stream(stream.watch, key), phrase_for_search(term), lang)
         for actor in self.source.authors:
             yield self.feed_request(Stream(ALL_WATCHES, f"author:{actor}"), actor)
 

@@ -17,9 +17,8 @@ from scrapy.http import Response
 
 from crawlers.config import HackerNewsSource
 from crawlers.hackernews import PLATFORM, AlgoliaFormatError, parse_search, tags_filter
-from crawlers.reddit import search_query
-from crawlers.spiders.api import ApiSpider, Stream
-from crawlers.spiders.reddit import window_start
+from crawlers.query import phrase_for_search
+from crawlers.spiders.api import ApiSpider, Stream, window_start
 
 PAGE_SIZE = 100
 
@@ -44,7 +43,7 @@ class HackerNewsSpider(ApiSpider):
 
     def _page(self, stream: Stream, term: str, since: int, page: int) -> scrapy.Request:
         params: dict[str, str | int | None] = {
-            "query": search_query(term),
+            "query": phrase_for_search(term),
             "tags": tags_filter(list(self.source.tags)),
             "numericFilters": f"created_at_i>{since}",
             "hitsPerPage": PAGE_SIZE,

@@ -35,6 +35,7 @@ from twisted.python.failure import Failure
 
 from crawlers.config import MastodonSource
 from crawlers.mastodon import PLATFORM, link_params, parse_statuses
+from crawlers.query import phrase_for_search
 from crawlers.spiders.api import ALL_WATCHES, STREAM_META, ApiSpider, Stream, cursor_order
 from storage.types import utcnow
 
@@ -51,11 +52,6 @@ class Endpoint:
     url: str
     host: str
     params: tuple[tuple[str, str], ...]
-
-
-def search_query(term: str) -> str:
-    """Multi-word terms are searched as phrases."""
-    return f'"{term}"' if " " in term.strip() and not term.startswith('"') else term
 
 
 def next_paging(
@@ -114,7 +110,11 @@ class MastodonSpider(ApiSpider):
                     "search",
                     f"{base}/api/v2/search",
                     host,
-                    (("q", search_query(term)), ("type", "statuses"), ("limit", str(PAGE_SIZE))),
+                    (
+                        ("q", phrase_for_search(term)),
+                        ("type", "statuses"),
+                        ("limit", str(PAGE_SIZE)),
+                    ),
                 )
                 yield self.first_request(endpoint, Stream(stream.watch, f"{stream.key}@{host}"))
 

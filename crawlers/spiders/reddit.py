@@ -17,21 +17,11 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.config import RedditSource
-from crawlers.reddit import PLATFORM, RedditFormatError, parse_listing, search_query
-from crawlers.spiders.api import ALL_WATCHES, ApiSpider, Stream
+from crawlers.query import phrase_for_search
+from crawlers.reddit import PLATFORM, RedditFormatError, parse_listing
+from crawlers.spiders.api import ALL_WATCHES, ApiSpider, Stream, window_start
 
 PAGE_SIZE = 100  # Reddit's maximum ``limit``
-SECONDS_PER_DAY = 86_400
-
-
-def window_start(
-    cursor: str | None, overlap_minutes: float, first_run_days: float, now: float
-) -> float:
-    """Unix time from which a stream is read: the cursor minus the overlap window, or
-    ``first_run_days`` back when the stream has no (readable) cursor yet."""
-    if cursor and cursor.isdigit():
-        return int(cursor) - overlap_minutes * 60
-    return now - first_run_days * SECONDS_PER_DAY
 
 
 class RedditSpider(ApiSpider):
@@ -44,7 +34,7 @@ class RedditSpider(ApiSpider):
     def listing_streams(self) -> Iterator[tuple[Stream, str, dict[str, str | int]]]:
         """(stream, path, query parameters) of every listing this source reads."""
         for stream, term in self.streams_for_watches("search"):
-            query: dict[str, str | int] = {"q": search_query(term), "sort": "new"}
+            query: dict[str, str | int] = {"q": phrase_for_search(term), "sort": "new"}
             yield stream, "/search.json", query | {"raw_json": 1, "limit": PAGE_SIZE}
         for sub in self.source.subreddits:
             params: dict[str, str | int] = {"raw_json": 1, "limit": PAGE_SIZE}
