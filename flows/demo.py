@@ -53,7 +53,8 @@ def run_demo(console: Console, state_dir: Path = DEFAULT_STATE_DIR) -> int:
         config_path = write_demo_config(state_dir, sample.base_url, slack.base_url)
         console.print(
             Panel.fit(
-                f"Sample source: {sample.base_url}/feed.xml and 3 review pages\n"
+                f"Sample sources: {sample.base_url}/feed.xml, 3 review pages, a Mastodon "
+                "hashtag timeline and a subreddit\n"
                 f"Slack-compatible server: {slack.base_url}\n"
                 f"Config: {config_path}\n"
                 f"Database: {state_dir / 'uproar.db'}",

@@ -46,7 +46,7 @@ def test_demo_config_template_is_valid(tmp_path: Path) -> None:
     path = write_demo_config(tmp_path, "http://127.0.0.1:1", "http://127.0.0.1:2/api/")
     config = load_config(path)
     assert config.slack.enabled and config.rota.fallback == "pr-lead"
-    assert len(config.sources) == 2
+    assert [s.type for s in config.sources] == ["feed", "reviews", "mastodon", "reddit"]
 
 
 @pytest.mark.parametrize(

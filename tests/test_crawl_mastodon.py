@@ -305,12 +305,9 @@ def test_token_goes_only_to_the_first_instance_and_a_status_is_stored_once(
     monkeypatch.setenv("UPROAR_TEST_MASTODON_TOKEN", "s3cret")
     hoot = recording(fixtures_dir, "test_hashtag_tl.yaml", TAG_PATH)
     with serve({}) as server:
-        empty = json_route([], server)
-        hoot_id = hoot.json()[0]["id"]
         server.routes.update(
             {
                 page_url(TAG_PATH, limit="40"): json_route(hoot.json(), server),
-                page_url(TAG_PATH, limit="40", max_id=hoot_id): empty,
                 page_url(SEARCH_PATH, q='"late delivery"', type="statuses", limit="40"): Route(
                     status=401, headers=JSON, body=b'{"error":"The access token is invalid"}'
                 ),
@@ -328,7 +325,8 @@ def test_token_goes_only_to_the_first_instance_and_a_status_is_stored_once(
     # The same status through two instances: one post (its uri is the id).
     assert result.fetched == 2 and len(stored_posts(sqlite_url, "masto")) == 1
     api = [(path, headers) for path, headers in server.requests if path != "/robots.txt"]
-    assert len(api) == 6
+    # Per instance: the tag page (short, no Link header: the last page) and the search.
+    assert len(api) == 4
     for path, headers in api:
         first_instance = headers["Host"] == f"127.0.0.1:{port}"
         assert headers.get("Authorization") == ("Bearer s3cret" if first_instance else None), path
@@ -337,3 +335,25 @@ def test_token_goes_only_to_the_first_instance_and_a_status_is_stored_once(
     assert len(result.errors) == 2, errors
     assert "refused the access token in $UPROAR_TEST_MASTODON_TOKEN" in errors
     assert "only sent to the first instance" in errors
+
+
+def test_next_paging_follows_link_headers_and_stops_on_a_short_page_without_them() -> None:
+    from scrapy.http import TextResponse
+
+    from crawlers.spiders.mastodon import NEWER, OLDER, next_paging
+
+    url = "https://mastodon.example/api/v1/timelines/tag/acme"
+    linked = TextResponse(
+        url,
+        headers={"Link": f'<{url}?max_id=90>; rel="next", <{url}?min_id=120>; rel="prev"'},
+        body=b"[]",
+    )
+    bare = TextResponse(url, body=b"[]")
+    ids = ["120", "100", "90"]
+    assert next_paging(linked, ids, OLDER, {}, None) == {"max_id": "90"}
+    assert next_paging(linked, ids, NEWER, {"min_id": "80"}, "80") == {"min_id": "120"}
+    # No Link header: a full page may have more behind it, a short page is the last.
+    assert next_paging(bare, ids, OLDER, {}, None, full_page=True) == {"max_id": "90"}
+    assert next_paging(bare, ids, OLDER, {}, None, full_page=False) is None
+    # A server that ignores max_id returns the same page: stop instead of looping.
+    assert next_paging(bare, ids, OLDER, {"max_id": "90"}, None) is None

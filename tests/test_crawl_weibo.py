@@ -22,12 +22,11 @@ from crawlers.weibo import (
     is_deleted,
     long_text_html,
     mblog_text,
-    parse_count,
-    parse_created_at,
     parse_page,
     parse_region,
     search_container,
 )
+from crawlers.weibo_values import parse_count, parse_created_at
 from storage.db import database
 from storage.models import Amplification, Post
 from tests.replay_server import ReplayServer, Route, serve

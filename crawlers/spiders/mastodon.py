@@ -60,10 +60,14 @@ def next_paging(
     direction: str,
     paging: dict[str, str],
     cursor: str | None,
+    full_page: bool = True,
 ) -> dict[str, str] | None:
     """``min_id`` / ``max_id`` of the next page (the Link header's when it has one), or
-    None when it would not move past this page (a server that ignores the parameter)."""
+    None when it would not move past this page (a server that ignores the parameter), or
+    when a server that sends no Link header gave a short page (the last one)."""
     links = link_params((response.headers.get("Link") or b"").decode("latin-1"))
+    if not links and not full_page:
+        return None
     numeric = sorted((i for i in ids if i.isdigit()), key=int) or ids
     if direction == NEWER:
         min_id = links.get("prev", {}).get("min_id") or numeric[-1]
@@ -187,7 +191,8 @@ class MastodonSpider(ApiSpider):
         yield from self.emit(page)
         if not page.ids or page.reached_older or page_number >= self.source.max_pages:
             return
-        following = next_paging(response, page.ids, direction, paging, cursor)
+        full_page = len(entries) >= PAGE_SIZE
+        following = next_paging(response, page.ids, direction, paging, cursor, full_page)
         if following is not None:
             yield self.page_request(endpoint, stream, following, direction, page_number + 1)
 
