@@ -21,6 +21,7 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameters
 
@@ -146,11 +147,21 @@ class ApiSpider(UproarSpider):
             dont_filter=True,
         )
 
+    def auth_hint(self, url: str) -> str | None:
+        """What to do when ``url`` answers 401 / 403 (a token to set, say); None: nothing
+        to add to the plain error."""
+        return None
+
     def on_api_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "<unknown URL>"
         stream = request.meta.get(STREAM_META) if request is not None else None
         message = describe_failure(failure, url)
+        value = failure.value
+        if isinstance(value, HttpError) and value.response.status in (401, 403):
+            hint = self.auth_hint(url)
+            if hint:
+                message = f"HTTP {value.response.status} from {url}: {hint}"
         if isinstance(stream, Stream):
             self.fail_stream(stream, message)
         else:

@@ -26,7 +26,6 @@ from urllib.parse import urlencode, urlsplit
 
 import scrapy
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from twisted.python.failure import Failure
@@ -243,24 +242,12 @@ class BlueskySpider(ApiSpider):
         apply_followers(page, self.followers)
         yield from self.emit(page)
 
-    def on_api_error(self, failure: Failure) -> None:
-        """A 401 / 403 says what to do; everything else as usual."""
-        value = failure.value
-        request = getattr(failure, "request", None)
-        if (
-            isinstance(value, HttpError)
-            and value.response.status in (401, 403)
-            and request is not None
-            and isinstance(request.meta.get(STREAM_META), Stream)
-        ):
-            host = urlsplit(self.appview).netloc
-            self.fail_stream(
-                request.meta[STREAM_META],
-                f"HTTP {value.response.status} from {request.url}: {host} does not serve "
-                "this without a login; set the source's appview to an AppView that does",
-            )
-            return
-        super().on_api_error(failure)
+    def auth_hint(self, url: str) -> str | None:
+        host = urlsplit(self.appview).netloc
+        return (
+            f"{host} does not serve this without a login; "
+            "set the source's appview to an AppView that does"
+        )
 
     # -- the author_profiles cache -------------------------------------------------------
 

@@ -30,13 +30,11 @@ from urllib.parse import quote, urlsplit
 
 import scrapy
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from crawlers.config import MastodonSource
 from crawlers.mastodon import PLATFORM, link_params, parse_statuses
 from crawlers.query import phrase_for_search
-from crawlers.spiders.api import ALL_WATCHES, STREAM_META, ApiSpider, Stream, cursor_order
+from crawlers.spiders.api import ALL_WATCHES, ApiSpider, Stream, cursor_order
 from storage.types import utcnow
 
 PAGE_SIZE = 40  # the API's maximum for timelines and search
@@ -196,25 +194,9 @@ class MastodonSpider(ApiSpider):
         if following is not None:
             yield self.page_request(endpoint, stream, following, direction, page_number + 1)
 
-    def on_api_error(self, failure: Failure) -> None:
-        """A 401 / 403 says what to do about the token; everything else as usual."""
-        value = failure.value
-        request = getattr(failure, "request", None)
-        if (
-            isinstance(value, HttpError)
-            and value.response.status in (401, 403)
-            and request is not None
-            and isinstance(request.meta.get(STREAM_META), Stream)
-        ):
-            host = urlsplit(request.url).netloc
-            self.fail_stream(
-                request.meta[STREAM_META],
-                f"HTTP {value.response.status} from {request.url}: {self.auth_hint(host)}",
-            )
-            return
-        super().on_api_error(failure)
-
-    def auth_hint(self, host: str) -> str:
+    def auth_hint(self, url: str) -> str:
+        """What to do about the token for the instance at ``url``."""
+        host = urlsplit(url).netloc
         env = self.source.access_token_env
         if self.token and host == self.token_host:
             return (
