@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from sentiment.config import DEFAULT_MODEL, SentimentSettings
+from sentiment.config import DEFAULT_MODEL, HF_MODEL, SentimentSettings
 from sentiment.encoder import EMBEDDING_DIM, Encoder, file_sha256, load_encoder
 from sentiment.errors import ModelError
 from sentiment.head import LinearHead, decide_labels, load_head
+from sentiment.hf_model import HfSentimentModel, load_hf_model
 from sentiment.language import LANGUAGES, Language, language_of
 from sentiment.score import LABELS, Score
 
@@ -160,14 +161,18 @@ class SentimentModel:
             result[present] = routed_probabilities(vectors, self.languages(chosen), self.heads)
         return result
 
+    def decide_labels(self, texts: Sequence[str], probabilities: np.ndarray) -> np.ndarray:
+        """Label indexes for ``probabilities`` of ``texts``, each by its head's threshold."""
+        thresholds = self.negativity_thresholds
+        per_row = np.array([thresholds[lang] for lang in self.languages(texts)])
+        return decide_labels(probabilities, per_row)
+
     def score(self, texts: Sequence[str], batch_size: int | None = None) -> list[Score]:
         """One :class:`Score` per text, in order; see the module docstring for the label rule."""
         if isinstance(texts, str):
             raise TypeError("score() takes a sequence of texts, not a single string")
         probabilities = self.probabilities(texts, batch_size)
-        thresholds = self.negativity_thresholds
-        per_row = np.array([thresholds[lang] for lang in self.languages(texts)])
-        labels = decide_labels(probabilities, per_row)
+        labels = self.decide_labels(texts, probabilities)
         return [
             Score(float(p[0]), float(p[1]), float(p[2]), LABELS[int(label)], self.version)
             for p, label in zip(probabilities, labels, strict=True)
@@ -188,9 +193,13 @@ def _load_head(spec: ModelSpec, language: Language) -> LinearHead:
     return load_head(path, classes=len(LABELS), dim=EMBEDDING_DIM)
 
 
-def load_model(settings: SentimentSettings | None = None) -> SentimentModel:
-    """Load the model named by ``settings`` from local files only, verifying every checksum."""
+def load_model(settings: SentimentSettings | None = None) -> SentimentModel | HfSentimentModel:
+    """Load the model named by ``settings`` from local files only, verifying every checksum:
+    uproar's own (default or retrained) or, with ``model = "hf"``, a Hugging Face
+    sequence-classification model with the configured label mapping."""
     settings = settings or SentimentSettings()
+    if settings.model == HF_MODEL:
+        return load_hf_model(settings)
     spec = read_spec(model_folder(settings.model))
     heads = {language: _load_head(spec, language) for language in LANGUAGES}
     encoder = load_encoder(spec.encoder_sha256, settings.max_length, settings.threads)
