@@ -6,16 +6,18 @@ import json
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from sentiment.categorise import categories_for
 from sentiment.score import Score, Scorer
 
 
-def _result(record_id: Any, score: Score) -> dict[str, Any]:
+def _result(record_id: Any, score: Score, category: str | None) -> dict[str, Any]:
     return {
         "id": record_id,
         "negative": round(score.negative, 4),
         "neutral": round(score.neutral, 4),
         "positive": round(score.positive, 4),
         "label": score.label,
+        "category": category,  # negative texts only: what the complaint is about
         "model": score.model,
     }
 
@@ -51,9 +53,11 @@ def score_jsonl(lines: Iterable[str], out: TextIO, model: Scorer, batch_size: in
     def flush() -> None:
         nonlocal scored
         texts = [text for _, text, _ in pending if text is not None]
-        scores = iter(model.score(texts, batch_size=batch_size) if texts else [])
+        scored_texts = model.score(texts, batch_size=batch_size) if texts else []
+        categories = categories_for(model, texts, scored_texts)
+        results = iter(zip(scored_texts, categories, strict=True))
         for record_id, text, error in pending:
-            output = error if text is None else _result(record_id, next(scores))
+            output = error if text is None else _result(record_id, *next(results))
             out.write(json.dumps(output, ensure_ascii=False) + "\n")
         scored += len(texts)
         pending.clear()

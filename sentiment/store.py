@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from sentiment.categorise import categories_for
 from sentiment.score import Scorer
 from storage.db import dialect_insert, session_scope
 from storage.models import Post, SentimentScore
@@ -51,7 +52,9 @@ def score_unscored_posts(
             posts = posts_without_score(session, model.version, limit=want)
             if not posts:
                 break
-            scores = model.score([post_text(post) for post in posts], batch_size=batch_size)
+            texts = [post_text(post) for post in posts]
+            scores = model.score(texts, batch_size=batch_size)
+            categories = categories_for(model, texts, scores)
             rows: list[dict[str, object]] = [
                 {
                     "post_id": post.id,
@@ -60,8 +63,9 @@ def score_unscored_posts(
                     "neutral": score.neutral,
                     "positive": score.positive,
                     "label": score.label,
+                    "category": category,
                 }
-                for post, score in zip(posts, scores, strict=True)
+                for post, score, category in zip(posts, scores, categories, strict=True)
             ]
             written += _insert_scores(session, rows)
         seen += len(posts)

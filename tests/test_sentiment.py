@@ -18,6 +18,7 @@ from sentiment import SentimentSettings
 from sentiment.errors import ModelError
 from sentiment.evaluate import macro_recall
 from sentiment.head import LinearHead, decide_labels
+from sentiment.categories import CATEGORY_IDS
 from sentiment.jsonl import score_jsonl
 from sentiment.language import Language, cjk_share, language_of
 from sentiment.model import (
@@ -316,6 +317,8 @@ def test_score_unscored_posts_writes_once(
     assert all(count == 1 for _, count in per_post)
     assert {row.model_version for row in rows} == {model.version}
     assert rows[0].label == "negative"
+    assert rows[0].category in CATEGORY_IDS
+    assert all(row.category is None for row in rows if row.label != "negative")
     for row in rows:
         assert row.negative + row.neutral + row.positive == pytest.approx(1.0, abs=1e-6)
     expected = model.score([NEGATIVE_EN[1]])[0]
@@ -344,12 +347,14 @@ def test_score_jsonl_good_bad_and_blank_lines(model: SentimentModel) -> None:
     assert len(results) == 6
     first, bad_json, no_text, chinese, a_list, empty = results
     assert first["id"] == "a" and first["label"] == "negative" and first["model"] == model.version
-    assert set(first) == {"id", "negative", "neutral", "positive", "label", "model"}
+    assert set(first) == {"id", "negative", "neutral", "positive", "label", "category", "model"}
+    assert first["category"] == "logistics"  # a negative text says what it is about
     assert first["negative"] == round(first["negative"], 4)
     assert first["negative"] + first["neutral"] + first["positive"] == pytest.approx(1, abs=2e-4)
     assert bad_json["id"] is None and bad_json["line"] == 4 and "JSON" in bad_json["error"]
     assert no_text["id"] == 7 and no_text["line"] == 5 and "text" in no_text["error"]
     assert chinese["id"] == "z" and chinese["label"] == "positive"
+    assert chinese["category"] is None  # only complaints get a category
     assert a_list["line"] == 7 and "object" in a_list["error"]
     assert empty["id"] is None and empty["label"] == "neutral"
 
