@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentiment import SentimentSettings
+from sentiment.categories import CATEGORY_IDS
 from sentiment.errors import ModelError
 from sentiment.evaluate import macro_recall
 from sentiment.head import LinearHead, decide_labels
-from sentiment.categories import CATEGORY_IDS
 from sentiment.jsonl import score_jsonl
 from sentiment.language import Language, cjk_share, language_of
 from sentiment.model import (
