@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +21,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # Prefect reads its home when first imported: give the whole run a private, temporary one.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="uproar-prefect-")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+
+# Speed is measured by `make bench`, never asserted: Hypothesis's per-example deadline is a
+# timed assert that fails on a busy machine (CI shares two cores with crawl children).
+settings.register_profile("uproar", deadline=None)
+settings.load_profile("uproar")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "fixtures"
