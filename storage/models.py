@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -139,13 +140,24 @@ class SentimentScore(Base):
 
 
 class Complaint(Base):
-    """A negative, spreading post that the response rota must claim, answer and close."""
+    """A negative, spreading post that the response rota must claim, answer and close.
+
+    ``status`` is one of ``open``, ``claimed``, ``responded``, ``waiting`` (on the customer:
+    the resolution clock is paused since ``paused_at``; ``paused_seconds`` holds earlier
+    pauses), ``resolved`` or ``dismissed`` ("not an issue"). ``kind`` is ``post`` (one post
+    and what attaches to it) or ``spike`` (many people complaining at once). A repeat
+    complaint (same author again within 30 days) points at the earlier one through
+    ``repeat_of_id``. ``ack_met`` / ``response_met`` / ``resolution_met`` record whether each
+    deadline was hit (None while undecided).
+    """
 
     __tablename__ = "complaints"
     __table_args__ = (Index("ix_complaints_status", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="post", server_default="post")
+    repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
     watch: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="open")
     priority: Mapped[str] = mapped_column(String(4))
@@ -161,6 +173,12 @@ class Complaint(Base):
     claimed_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    dismissed_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ack_met: Mapped[bool | None] = mapped_column(Boolean)
+    response_met: Mapped[bool | None] = mapped_column(Boolean)
+    resolution_met: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     post: Mapped[Post] = relationship()
