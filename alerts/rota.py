@@ -11,6 +11,7 @@ on UTC instants; local times become instants by the one rule in :mod:`alerts.rot
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -214,14 +215,16 @@ def _timeline(
     pieces = sorted(_pieces(rota, rota.layers, low, high, shifts=True), key=lambda p: p.start)
     relevant = [r for r in replacements if r.start < high and r.end > low]
     bounds = {low, high}
-    for item in (*pieces, *relevant):
-        bounds.update(b for b in (item.start, item.end) if low <= b <= high)
+    for item_start, item_end in [(p.start, p.end) for p in pieces] + [
+        (r.start, r.end) for r in relevant
+    ]:
+        bounds.update(b for b in (item_start, item_end) if low <= b <= high)
     edges = sorted(bounds)
     resolved: list[ResolvedShift] = []
     last_key: Hashable = None
     active: list[_Piece] = []
     waiting = 0
-    for left, right in zip(edges, edges[1:], strict=False):
+    for left, right in itertools.pairwise(edges):
         while waiting < len(pieces) and pieces[waiting].start <= left:
             active.append(pieces[waiting])
             waiting += 1

@@ -3,6 +3,7 @@ named cases, table-driven, across daylight-saving changes."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,16 +59,51 @@ def handoffs(settings: RotaSettings, start: datetime, end: datetime) -> list[dat
     [
         ("London normal winter", "Europe/London", datetime(2026, 3, 28, 9), utc(2026, 3, 28, 9)),
         ("London normal summer", "Europe/London", datetime(2026, 3, 29, 9), utc(2026, 3, 29, 8)),
-        ("London skipped 01:30", "Europe/London", datetime(2026, 3, 29, 1, 30), utc(2026, 3, 29, 1)),
+        (
+            "London skipped 01:30",
+            "Europe/London",
+            datetime(2026, 3, 29, 1, 30),
+            utc(2026, 3, 29, 1),
+        ),
         ("London skipped 01:00", "Europe/London", datetime(2026, 3, 29, 1, 0), utc(2026, 3, 29, 1)),
-        ("London repeated 01:30", "Europe/London", datetime(2026, 10, 25, 1, 30), utc(2026, 10, 25, 0, 30)),
-        ("New York skipped 02:30", "America/New_York", datetime(2026, 3, 8, 2, 30), utc(2026, 3, 8, 7)),
-        ("New York repeated 01:30", "America/New_York", datetime(2026, 11, 1, 1, 30), utc(2026, 11, 1, 5, 30)),
-        ("Sydney skipped 02:30", "Australia/Sydney", datetime(2026, 10, 4, 2, 30), utc(2026, 10, 3, 16)),
-        ("Sydney repeated 02:30", "Australia/Sydney", datetime(2026, 4, 5, 2, 30), utc(2026, 4, 4, 15, 30)),
-        ("Lord Howe half-hour gap", "Australia/Lord_Howe", datetime(2026, 10, 4, 2, 15), utc(2026, 10, 3, 15, 30)),
+        (
+            "London repeated 01:30",
+            "Europe/London",
+            datetime(2026, 10, 25, 1, 30),
+            utc(2026, 10, 25, 0, 30),
+        ),
+        (
+            "New York skipped 02:30",
+            "America/New_York",
+            datetime(2026, 3, 8, 2, 30),
+            utc(2026, 3, 8, 7),
+        ),
+        (
+            "New York repeated 01:30",
+            "America/New_York",
+            datetime(2026, 11, 1, 1, 30),
+            utc(2026, 11, 1, 5, 30),
+        ),
+        (
+            "Sydney skipped 02:30",
+            "Australia/Sydney",
+            datetime(2026, 10, 4, 2, 30),
+            utc(2026, 10, 3, 16),
+        ),
+        (
+            "Sydney repeated 02:30",
+            "Australia/Sydney",
+            datetime(2026, 4, 5, 2, 30),
+            utc(2026, 4, 4, 15, 30),
+        ),
+        (
+            "Lord Howe half-hour gap",
+            "Australia/Lord_Howe",
+            datetime(2026, 10, 4, 2, 15),
+            utc(2026, 10, 3, 15, 30),
+        ),
     ],
-)  # fmt: skip
+)
 def test_local_instant_rule(case: str, zone: str, local: datetime, expected_utc: datetime) -> None:
     assert local_instant(local, ZoneInfo(zone)) == expected_utc, case
 
@@ -96,13 +132,33 @@ DAILY_LONDON = rota(
         ),
         (
             "daily 01:30 London: skipped hour hands off when the clocks jump",
-            rota(layers=[layer("n", ["ana", "bo"], rotation="daily", handoff_time="01:30", timezone="Europe/London")]),
+            rota(
+                layers=[
+                    layer(
+                        "n",
+                        ["ana", "bo"],
+                        rotation="daily",
+                        handoff_time="01:30",
+                        timezone="Europe/London",
+                    )
+                ]
+            ),
             utc(2026, 3, 27, 12),
             [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1), utc(2026, 3, 30, 0, 30)],
         ),
         (
             "daily 01:30 London: repeated hour hands off the first time",
-            rota(layers=[layer("n", ["ana", "bo"], rotation="daily", handoff_time="01:30", timezone="Europe/London")]),
+            rota(
+                layers=[
+                    layer(
+                        "n",
+                        ["ana", "bo"],
+                        rotation="daily",
+                        handoff_time="01:30",
+                        timezone="Europe/London",
+                    )
+                ]
+            ),
             utc(2026, 10, 23, 12),
             [utc(2026, 10, 24, 0, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)],
         ),
@@ -119,7 +175,7 @@ DAILY_LONDON = rota(
             [utc(2026, 4, 4, 10), utc(2026, 4, 4, 23), utc(2026, 4, 5, 11), utc(2026, 4, 5, 23)],
         ),
     ],
-)  # fmt: skip
+)
 def test_handoffs(
     case: str, settings: RotaSettings, start: datetime, expected: list[datetime]
 ) -> None:
@@ -132,14 +188,23 @@ def test_rotation_order_and_start_date() -> None:
     settings = rota(layers=[layer("day", ["ana", "bo", "cy"], rotation="daily")])
     assert who(settings, utc(2026, 1, 5, 8, 59)) is None  # before the rotation starts
     assert [who(settings, utc(2026, 1, d, 12)) for d in range(5, 11)] == [
-        "ana", "bo", "cy", "ana", "bo", "cy",
-    ]  # fmt: skip
+        "ana",
+        "bo",
+        "cy",
+        "ana",
+        "bo",
+        "cy",
+    ]
     assert who(settings, utc(2026, 1, 6, 8, 59)) == "ana"
     assert who(settings, utc(2026, 1, 6, 9, 0)) == "bo"
     custom = rota(layers=[layer("three", ["ana", "bo"], rotation="3d")])
     assert [who(custom, utc(2026, 1, d, 12)) for d in (5, 7, 8, 10, 11)] == [
-        "ana", "ana", "bo", "bo", "ana",
-    ]  # fmt: skip
+        "ana",
+        "ana",
+        "bo",
+        "bo",
+        "ana",
+    ]
 
 
 def test_restriction_windows_and_higher_layer_wins() -> None:
@@ -162,15 +227,30 @@ def test_restriction_windows_and_higher_layer_wins() -> None:
 
 FOLLOW_THE_SUN = rota(
     layers=[
-        layer("singapore", ["ana", "bo"], timezone="Asia/Singapore", handoff_time="07:00",
-              restrictions=[{"start": "07:00", "end": "16:00"}]),
-        layer("london", ["cy", "dee"], timezone="Europe/London", handoff_time="07:00",
-              restrictions=[{"start": "07:00", "end": "16:00"}]),
-        layer("new-york", ["eli", "fay"], timezone="America/New_York", handoff_time="10:00",
-              restrictions=[{"start": "10:00", "end": "19:00"}]),
+        layer(
+            "singapore",
+            ["ana", "bo"],
+            timezone="Asia/Singapore",
+            handoff_time="07:00",
+            restrictions=[{"start": "07:00", "end": "16:00"}],
+        ),
+        layer(
+            "london",
+            ["cy", "dee"],
+            timezone="Europe/London",
+            handoff_time="07:00",
+            restrictions=[{"start": "07:00", "end": "16:00"}],
+        ),
+        layer(
+            "new-york",
+            ["eli", "fay"],
+            timezone="America/New_York",
+            handoff_time="10:00",
+            restrictions=[{"start": "10:00", "end": "19:00"}],
+        ),
     ],
     lead="#pr-leads",
-)  # fmt: skip
+)
 
 
 def test_follow_the_sun_layers_cover_every_hour_of_the_year() -> None:
@@ -190,11 +270,26 @@ def test_follow_the_sun_layers_cover_every_hour_of_the_year() -> None:
 def test_without_overlap_follow_the_sun_leaves_the_dst_hour_uncovered() -> None:
     tight = rota(
         layers=[
-            layer("sg", ["ana"], timezone="Asia/Singapore", restrictions=[{"start": "07:00", "end": "15:00"}]),
-            layer("ldn", ["cy"], timezone="Europe/London", restrictions=[{"start": "07:00", "end": "15:00"}]),
-            layer("ny", ["eli"], timezone="America/New_York", restrictions=[{"start": "10:00", "end": "18:00"}]),
+            layer(
+                "sg",
+                ["ana"],
+                timezone="Asia/Singapore",
+                restrictions=[{"start": "07:00", "end": "15:00"}],
+            ),
+            layer(
+                "ldn",
+                ["cy"],
+                timezone="Europe/London",
+                restrictions=[{"start": "07:00", "end": "15:00"}],
+            ),
+            layer(
+                "ny",
+                ["eli"],
+                timezone="America/New_York",
+                restrictions=[{"start": "10:00", "end": "18:00"}],
+            ),
         ]
-    )  # fmt: skip
+    )
     assert uncovered_hours(tight, utc(2026, 1, 12), days=7) == []
     gaps = uncovered_hours(tight, utc(2026, 3, 9), days=1)  # New York on summer time already
     assert gaps == [utc(2026, 3, 9, 22)]
@@ -215,45 +310,68 @@ WEEKLY = rota(layers=[layer("w", ["ana", "bo", "cy"])], fallback="lead")  # Mond
 
 
 def test_override_replaces_only_the_named_responder_and_only_its_interval() -> None:
-    override = {"responder": "ana", "covering": "dee",
-                "start": "2026-01-06T00:00:00Z", "end": "2026-01-13T00:00:00Z"}  # fmt: skip
+    override = {
+        "responder": "ana",
+        "covering": "dee",
+        "start": "2026-01-06T00:00:00Z",
+        "end": "2026-01-13T00:00:00Z",
+    }
     settings = rota(layers=[layer("w", ["ana", "bo", "cy"])], overrides=[override])
     assert who(settings, utc(2026, 1, 5, 23)) == "ana"
     assert who(settings, utc(2026, 1, 6, 0)) == "dee"
     assert who(settings, utc(2026, 1, 12, 8, 59)) == "dee"
     assert who(settings, utc(2026, 1, 12, 9)) == "bo"  # bo's week is not ana's: untouched
     assert who(settings, utc(2026, 1, 13, 0)) == "bo"
-    (covered,) = [s for s in shifts_between(settings, utc(2026, 1, 6), utc(2026, 1, 7))
-                  if s.responder == "dee"]  # fmt: skip
+    (covered,) = [
+        s
+        for s in shifts_between(settings, utc(2026, 1, 6), utc(2026, 1, 7))
+        if s.responder == "dee"
+    ]
     assert (covered.start, covered.end, covered.source) == (
-        utc(2026, 1, 6), utc(2026, 1, 12, 9), "override 1",
-    )  # fmt: skip
+        utc(2026, 1, 6),
+        utc(2026, 1, 12, 9),
+        "override 1",
+    )
 
 
 def test_override_without_responder_covers_everyone_and_gaps() -> None:
     settings = rota(
         layers=[layer("office", ["ana"], restrictions=[{"start": "09:00", "end": "17:00"}])],
-        overrides=[{"covering": "bo", "start": "2026-02-02T12:00:00Z", "end": "2026-02-02T20:00:00Z"}],
-    )  # fmt: skip
+        overrides=[
+            {"covering": "bo", "start": "2026-02-02T12:00:00Z", "end": "2026-02-02T20:00:00Z"}
+        ],
+    )
     assert who(settings, utc(2026, 2, 2, 11)) == "ana"
     assert who(settings, utc(2026, 2, 2, 13)) == "bo"
     assert who(settings, utc(2026, 2, 2, 19)) == "bo"  # in what was a gap
     assert on_shift_at(settings, utc(2026, 2, 2, 20)) is None
-    assert [(s.responder, s.start, s.end) for s in shifts_between(
-        settings, utc(2026, 2, 2), utc(2026, 2, 3))] == [
+    assert [
+        (s.responder, s.start, s.end)
+        for s in shifts_between(settings, utc(2026, 2, 2), utc(2026, 2, 3))
+    ] == [
         ("ana", utc(2026, 2, 2, 9), utc(2026, 2, 2, 12)),
         ("bo", utc(2026, 2, 2, 12), utc(2026, 2, 2, 20)),
-    ]  # fmt: skip
+    ]
 
 
 def test_later_override_wins() -> None:
     settings = rota(
         layers=[layer("w", ["ana"])],
         overrides=[
-            {"responder": "ana", "covering": "bo", "start": "2026-02-02T00:00:00Z", "end": "2026-02-03T00:00:00Z"},
-            {"responder": "bo", "covering": "cy", "start": "2026-02-02T06:00:00Z", "end": "2026-02-02T12:00:00Z"},
+            {
+                "responder": "ana",
+                "covering": "bo",
+                "start": "2026-02-02T00:00:00Z",
+                "end": "2026-02-03T00:00:00Z",
+            },
+            {
+                "responder": "bo",
+                "covering": "cy",
+                "start": "2026-02-02T06:00:00Z",
+                "end": "2026-02-02T12:00:00Z",
+            },
         ],
-    )  # fmt: skip
+    )
     assert [who(settings, utc(2026, 2, 2, h)) for h in (3, 7, 13)] == ["bo", "cy", "bo"]
 
 
@@ -262,8 +380,10 @@ def test_swap_exchanges_two_shifts() -> None:
     cy_week = shift_of(WEEKLY, "cy", utc(2026, 1, 20))
     assert ana_week and cy_week
     ref = lambda s: {"responder": s.responder, "start": s.start, "end": s.end}  # noqa: E731
-    swapped = rota(layers=[layer("w", ["ana", "bo", "cy"])],
-                   swaps=[{"first": ref(ana_week), "second": ref(cy_week)}])  # fmt: skip
+    swapped = rota(
+        layers=[layer("w", ["ana", "bo", "cy"])],
+        swaps=[{"first": ref(ana_week), "second": ref(cy_week)}],
+    )
     window = (utc(2026, 1, 5), utc(2026, 2, 2))
     before = planned_shifts_between(swapped, *window)
     after = shifts_between(swapped, *window)
@@ -281,7 +401,12 @@ def test_swap_exchanges_two_shifts() -> None:
     [
         ("next in rotation", WEEKLY, utc(2026, 1, 6), ("ana", "bo", "lead")),
         ("next in rotation wraps", WEEKLY, utc(2026, 1, 20), ("cy", "ana", "lead")),
-        ("before the rotation: fallback is primary", WEEKLY, utc(2026, 1, 1), ("lead", None, "lead")),
+        (
+            "before the rotation: fallback is primary",
+            WEEKLY,
+            utc(2026, 1, 1),
+            ("lead", None, "lead"),
+        ),
         (
             "one-person layer: fallback is secondary",
             rota(layers=[layer("w", ["ana"])], fallback="lead"),
@@ -290,28 +415,43 @@ def test_swap_exchanges_two_shifts() -> None:
         ),
         (
             "secondary layers and a lead channel",
-            rota(layers=[layer("w", ["ana", "bo"])], secondary_layers=[layer("s", ["dee", "ana"])],
-                 lead="#pr-leads"),
+            rota(
+                layers=[layer("w", ["ana", "bo"])],
+                secondary_layers=[layer("s", ["dee", "ana"])],
+                lead="#pr-leads",
+            ),
             utc(2026, 1, 6),
             ("ana", "dee", "#pr-leads"),
         ),
         (
             "secondary layer giving the primary falls through",
-            rota(layers=[layer("w", ["ana", "bo"])], secondary_layers=[layer("s", ["ana"])],
-                 fallback="lead", lead="fay"),
+            rota(
+                layers=[layer("w", ["ana", "bo"])],
+                secondary_layers=[layer("s", ["ana"])],
+                fallback="lead",
+                lead="fay",
+            ),
             utc(2026, 1, 6),
             ("ana", "lead", "fay"),
         ),
         (
             "overridden primary: the next in rotation skips whoever covers",
-            rota(layers=[layer("w", ["ana", "bo"])],
-                 overrides=[{"covering": "bo", "start": "2026-01-05T00:00:00Z", "end": "2026-01-07T00:00:00Z"}],
-                 fallback="lead"),
+            rota(
+                layers=[layer("w", ["ana", "bo"])],
+                overrides=[
+                    {
+                        "covering": "bo",
+                        "start": "2026-01-05T00:00:00Z",
+                        "end": "2026-01-07T00:00:00Z",
+                    }
+                ],
+                fallback="lead",
+            ),
             utc(2026, 1, 6),
             ("bo", "ana", "lead"),
         ),
     ],
-)  # fmt: skip
+)
 def test_escalation_chain(
     case: str, settings: RotaSettings, when: datetime, expected: tuple[Any, ...]
 ) -> None:
@@ -334,7 +474,7 @@ def test_resolved_shifts_come_out_whole_and_in_order() -> None:
     found = shifts_between(DAILY_LONDON, utc(2026, 3, 29, 12), utc(2026, 3, 29, 12, 1))
     assert [(s.start, s.end) for s in found] == [(utc(2026, 3, 29, 8), utc(2026, 3, 30, 8))]
     week = shifts_between(DAILY_LONDON, utc(2026, 3, 23), utc(2026, 3, 30))
-    assert all(a.end == b.start for a, b in zip(week, week[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(week))
     assert timedelta(hours=23) in {s.end - s.start for s in week}  # the short spring day
 
 
@@ -350,17 +490,59 @@ def test_resolved_shifts_come_out_whole_and_in_order() -> None:
         ({"layers": [layer("w", ["ana"], rotation="10m")]}, "at most hourly"),
         ({"layers": [layer("w", [])]}, "at least 1 item"),
         ({"lead": "pr people"}, "neither a responder nor a Slack channel"),
-        ({"overrides": [{"covering": "ana", "start": "2026-01-02T00:00:00Z",
-                         "end": "2026-01-01T00:00:00Z"}]}, "must end after it starts"),
-        ({"overrides": [{"covering": "ana", "start": "2026-01-01T00:00",
-                         "end": "2026-01-02T00:00"}]}, "timezone"),
-        ({"overrides": [{"covering": "zed", "start": "2026-01-01T00:00:00Z",
-                         "end": "2026-01-02T00:00:00Z"}]}, "unknown responder 'zed'"),
-        ({"swaps": [{"first": {"responder": "ana", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
-                     "second": {"responder": "ana", "start": "2026-01-03T00:00:00Z", "end": "2026-01-04T00:00:00Z"}}]},
-         "two responders"),
+        (
+            {
+                "overrides": [
+                    {
+                        "covering": "ana",
+                        "start": "2026-01-02T00:00:00Z",
+                        "end": "2026-01-01T00:00:00Z",
+                    }
+                ]
+            },
+            "must end after it starts",
+        ),
+        (
+            {
+                "overrides": [
+                    {"covering": "ana", "start": "2026-01-01T00:00", "end": "2026-01-02T00:00"}
+                ]
+            },
+            "timezone",
+        ),
+        (
+            {
+                "overrides": [
+                    {
+                        "covering": "zed",
+                        "start": "2026-01-01T00:00:00Z",
+                        "end": "2026-01-02T00:00:00Z",
+                    }
+                ]
+            },
+            "unknown responder 'zed'",
+        ),
+        (
+            {
+                "swaps": [
+                    {
+                        "first": {
+                            "responder": "ana",
+                            "start": "2026-01-01T00:00:00Z",
+                            "end": "2026-01-02T00:00:00Z",
+                        },
+                        "second": {
+                            "responder": "ana",
+                            "start": "2026-01-03T00:00:00Z",
+                            "end": "2026-01-04T00:00:00Z",
+                        },
+                    }
+                ]
+            },
+            "two responders",
+        ),
     ],
-)  # fmt: skip
+)
 def test_config_errors_name_the_problem(values: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(message)):
         rota(**values)

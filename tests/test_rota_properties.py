@@ -8,6 +8,9 @@ the time or later (the documented rule), and rotation turns are counted from han
 
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +27,10 @@ NAMES = ["ana", "bo", "cy", "dee"]
 CHANGES = {
     "Europe/London": [datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)],
     "America/New_York": [datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC)],
-    "Australia/Sydney": [datetime(2026, 4, 4, 16, tzinfo=UTC), datetime(2026, 10, 3, 16, tzinfo=UTC)],
+    "Australia/Sydney": [
+        datetime(2026, 4, 4, 16, tzinfo=UTC),
+        datetime(2026, 10, 3, 16, tzinfo=UTC),
+    ],
 }
 WEEKDAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MINUTE = timedelta(minutes=1)
@@ -83,9 +89,14 @@ def oracle_on_shift(layers: list[dict[str, Any]], instant: datetime) -> str | No
 
 clock = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
 rotation = st.sampled_from(
-    [("daily", timedelta(days=1)), ("weekly", timedelta(days=7)), ("12h", timedelta(hours=12)),
-     ("3d", timedelta(days=3)), ("5h", timedelta(hours=5))]
-)  # fmt: skip
+    [
+        ("daily", timedelta(days=1)),
+        ("weekly", timedelta(days=7)),
+        ("12h", timedelta(hours=12)),
+        ("3d", timedelta(days=3)),
+        ("5h", timedelta(hours=5)),
+    ]
+)
 window = st.fixed_dictionaries(
     {
         "days": st.lists(st.sampled_from(WEEKDAY_NAMES), min_size=1, max_size=7, unique=True),
@@ -113,7 +124,11 @@ def layers(draw: st.DrawFn, restricted: bool = True) -> dict[str, Any]:
 @st.composite
 def windows(draw: st.DrawFn, zone: str | None = None) -> tuple[datetime, datetime]:
     """A few days around one of the year's clock changes."""
-    change = draw(st.sampled_from(CHANGES[zone] if zone else sum(CHANGES.values(), [])))
+    change = draw(
+        st.sampled_from(
+            CHANGES[zone] if zone else functools.reduce(operator.iadd, CHANGES.values(), [])
+        )
+    )
     start = change + timedelta(minutes=15 * draw(st.integers(-4 * 72, 4 * 24)))
     return start, start + timedelta(hours=draw(st.integers(1, 96)))
 
@@ -145,7 +160,7 @@ def test_resolved_shifts_never_overlap_and_give_the_oracle_responder(
     start, end = window_
     found = shifts_between(rota, start, end)
     assert all(s.start < s.end for s in found)
-    assert all(a.end <= b.start for a, b in zip(found, found[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(found))
     assert all(s.start < end and s.end > start for s in found)
     for _ in range(5):
         instant = data.draw(instants(start, end))
@@ -170,7 +185,7 @@ def test_an_unrestricted_rotation_tiles_time_with_handoffs_at_the_local_time(
     start = max(start, first)
     found = shifts_between(rota, start, end)
     assert found[0].start <= start and found[-1].end >= end
-    assert all(a.end == b.start for a, b in zip(found, found[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(found))
     for shift in found:
         turn = oracle_turn(layer, shift.start)
         assert turn is not None
@@ -202,8 +217,12 @@ def test_an_override_changes_only_its_interval(
     start, end = window_
     override_start = data.draw(instants(start, end))
     override_end = override_start + timedelta(minutes=data.draw(st.integers(1, 48 * 60)))
-    override = {"responder": covered, "covering": covering,
-                "start": override_start, "end": override_end}  # fmt: skip
+    override = {
+        "responder": covered,
+        "covering": covering,
+        "start": override_start,
+        "end": override_end,
+    }
     plain = as_rota(layer_list)
     changed = as_rota(layer_list, overrides=[override])
     for _ in range(8):
@@ -216,11 +235,15 @@ def test_an_override_changes_only_its_interval(
             assert after is not None and after.name == covering
         else:
             assert (after.name if after else None) == before_name
+
     # Outside the interval the resolved shifts are the same (cut to the interval's edges).
     def outside(rota: RotaSettings) -> list[tuple[str, datetime, datetime]]:
         cut = []
         for s in shifts_between(rota, start, end):
-            for a, b in ((s.start, min(s.end, override_start)), (max(s.start, override_end), s.end)):
+            for a, b in (
+                (s.start, min(s.end, override_start)),
+                (max(s.start, override_end), s.end),
+            ):
                 a, b = max(a, start), min(b, end)
                 if a < b:
                     cut.append((s.responder, a, b))
@@ -237,8 +260,12 @@ def test_a_swap_exchanges_exactly_two_shifts(
     start, end = window_
     plain = as_rota(layer_list)
     planned = planned_shifts_between(plain, start, end)
-    pairs = [(i, j) for i, a in enumerate(planned) for j, b in enumerate(planned)
-             if i < j and a.responder != b.responder]  # fmt: skip
+    pairs = [
+        (i, j)
+        for i, a in enumerate(planned)
+        for j, b in enumerate(planned)
+        if i < j and a.responder != b.responder
+    ]
     assume(pairs)
     i, j = data.draw(st.sampled_from(pairs))
     first, second = planned[i], planned[j]
@@ -246,7 +273,8 @@ def test_a_swap_exchanges_exactly_two_shifts(
     swapped = as_rota(layer_list, swaps=[{"first": ref(first), "second": ref(second)}])
     after = shifts_between(swapped, start, end)
     assert [(s.start, s.end) for s in after] == [(s.start, s.end) for s in planned]
-    changed = [k for k, (a, b) in enumerate(zip(planned, after, strict=True))
-               if a.responder != b.responder]  # fmt: skip
+    changed = [
+        k for k, (a, b) in enumerate(zip(planned, after, strict=True)) if a.responder != b.responder
+    ]
     assert changed == [i, j]
     assert (after[i].responder, after[j].responder) == (second.responder, first.responder)
