@@ -31,6 +31,7 @@ from alerts.rota_changes import (
     load_rota,
     remove_change,
 )
+from alerts.rota_time import local_instant, wall_clock
 from flows.config import ConfigError, UproarConfig, load_config
 from flows.rota_view import (
     chain_lines,
@@ -140,7 +141,7 @@ def rota_show(
     """The resolved shifts ahead (after layers, swaps and overrides) as a table."""
     loaded, zone = _load(config), _zone(tz)
     begins = _when("--from", start, zone, _now())
-    ends = begins + timedelta(days=days)
+    ends = local_instant(wall_clock(begins, zone) + timedelta(days=days), zone)
     rota = _effective(loaded, begins)
     shifts = shifts_between(rota, begins, ends)
     title = (
