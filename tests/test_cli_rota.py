@@ -30,7 +30,7 @@ runner = CliRunner()
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 # Weekly rotation in London: bo has the week of 2 March, ana that of 9 March (Mondays 09:00);
-# a night layer leaves 01:00-02:00 London time uncovered every day.
+# its window, 02:00 to 01:00, leaves 01:00-02:00 London time uncovered every day.
 ROTA = """
 [rota]
 fallback = "lead"
