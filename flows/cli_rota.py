@@ -127,7 +127,7 @@ def rota_now(
     chain = escalation_chain_at(rota, when)
     current = next((s for s in shifts_between(rota, when, when + timedelta(microseconds=1))), None)
     console.print(f"On duty at {clock(when, zone)} {zone_name(zone)}:", highlight=False)
-    for line in chain_lines(chain, current, zone, rota.fallback):
+    for line in chain_lines(chain, current, zone):
         console.print(f"  {escape(line)}", highlight=False)
 
 

@@ -15,7 +15,7 @@ from dateutil import parser as date_parser
 from rich.table import Table
 
 from alerts.rota import EscalationChain, ResolvedShift
-from alerts.rota_time import local_instant
+from alerts.rota_time import local_instant, wall_clock
 from storage.models import RotaChange
 
 LOCALTIME = Path("/etc/localtime")
@@ -49,12 +49,14 @@ def viewer_zone(name: str | None, environ: dict[str, str] | None = None) -> Zone
 
 def parse_when(text: str, zone: tzinfo, now: datetime) -> datetime:
     """A date and time as people write it ("2026-03-29 09:00", "29 Mar 2026 9am",
-    "2026-03-29T09:00+01:00", "now"); without an offset it is local time in ``zone``,
-    by the rota's rule for skipped and repeated hours. ValueError when unreadable."""
+    "2026-03-29T09:00+01:00", "09:00" for today, "now"). Without an offset it is local
+    time in ``zone``, by the rota's rule for skipped and repeated hours. ValueError when
+    dateutil cannot read it."""
     if text.strip().lower() == "now":
         return now.astimezone(UTC)
+    today = wall_clock(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
     try:
-        parsed = date_parser.parse(text)
+        parsed = date_parser.parse(text, default=today)  # "09:00": today in ``zone``
     except (date_parser.ParserError, ValueError, OverflowError):
         raise ValueError(
             f"cannot read {text!r} as a date and time; write e.g. 2026-03-29 09:00"
@@ -102,9 +104,7 @@ def shifts_table(shifts: Sequence[ResolvedShift], zone: tzinfo, title: str) -> T
     return table
 
 
-def chain_lines(
-    chain: EscalationChain, current: ResolvedShift | None, zone: tzinfo, fallback: str | None
-) -> list[str]:
+def chain_lines(chain: EscalationChain, current: ResolvedShift | None, zone: tzinfo) -> list[str]:
     """Three lines: primary (with until when and why), secondary, lead."""
     if chain.primary is None:
         primary = "nobody (no shift and no fallback)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -371,3 +372,20 @@ def test_changes_naming_a_responder_no_longer_on_the_rota_are_left_out(
     with session_scope(session_factory) as session:
         assert load_rota(session, smaller).overrides == []
         assert on_duty_at(load_rota(session, settings), _at(2)).name == "cy"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-03-29 09:00", datetime(2026, 3, 29, 8, tzinfo=UTC)),  # BST
+        ("29 Mar 2026 1:30am", datetime(2026, 3, 29, 1, tzinfo=UTC)),  # skipped: the jump
+        ("2026-10-25 01:30", datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),  # repeated: first
+        ("2026-03-29T09:00+02:00", datetime(2026, 3, 29, 7, tzinfo=UTC)),  # offset wins
+        ("15:00", datetime(2026, 12, 1, 15, tzinfo=UTC)),  # today in the zone
+        ("now", NOW),
+    ],
+)
+def test_dates_are_read_in_the_viewers_zone(text: str, expected: datetime) -> None:
+    from flows.rota_view import parse_when
+
+    assert parse_when(text, ZoneInfo("Europe/London"), NOW) == expected
