@@ -235,6 +235,8 @@ def test_an_override_changes_only_its_interval(
             assert after is not None and after.name == covering
         else:
             assert (after.name if after else None) == before_name
+        holding = [s.responder for s in shifts_between(changed, instant, instant + MINUTE)]
+        assert holding == ([after.name] if after else [])
 
     # Outside the interval the resolved shifts are the same (cut to the interval's edges).
     def outside(rota: RotaSettings) -> list[tuple[str, datetime, datetime]]:
