@@ -143,10 +143,28 @@ class SentimentModel:
         self.heads = dict(heads)
         self.encoder = encoder
         self.batch_size = batch_size
+        self._category_encoder: Encoder | E5Encoder | None = None
 
     @property
     def version(self) -> str:
         return self.spec.version
+
+    @property
+    def category_encoder(self) -> Encoder | E5Encoder:
+        """The encoder complaint categories are read with: for a fine-tuned e5 model, the base
+        e5 (the category prototypes and weights were chosen on it, and sentiment fine-tuning
+        blurs the topic information they rely on); otherwise the sentiment encoder itself."""
+        if self._category_encoder is None:
+            encoder = self.encoder
+            if isinstance(encoder, E5Encoder) and encoder.adapter is not None:
+                encoder = E5Encoder(
+                    runtime=encoder.runtime,
+                    source_sha256=encoder.source.sha256,
+                    max_length=encoder.max_length,
+                    threads=encoder.threads,
+                )
+            self._category_encoder = encoder
+        return self._category_encoder
 
     @property
     def negativity_thresholds(self) -> dict[Language, float]:

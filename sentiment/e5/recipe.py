@@ -3,8 +3,8 @@
     python -m sentiment.e5.recipe --data /work/shared/data --out /tmp/e5-adapter
 
 Tweets (SemEval 2013-2016, 3-class), SST-2 train and the Chinese review training pool
-(binary) are mixed; the adapter state kept is the one with the best TweetEval validation
-macro-recall. The Chinese held-out split is the one ``split_zh`` makes with the recorded seed.
+(binary) are mixed; the adapter state kept is the one that clears every validation bar by the
+widest margin (``BARS``). The Chinese held-out split is the one ``split_zh`` makes with the recorded seed.
 """
 
 from __future__ import annotations
@@ -39,6 +39,15 @@ from sentiment.e5.tokenizer import Normaliser
 from sentiment.evaluate import macro_recall
 
 SEMEVAL = "semeval2013_2016_train.jsonl"
+# The checkpoint kept is the one that clears every quality bar by the widest margin (the
+# worst of score minus bar over the validation sets), not the best on any single set: a
+# state that is best on tweets but misses the review bar is not the better model.
+BARS = {
+    "tweeteval_val_macro_recall": 0.72,
+    "sst2_dev_accuracy": 0.85,
+    "zh_val_accuracy": 0.88,
+}
+OBJECTIVE = "worst_margin_to_bar"
 
 
 def tokenizer_for(folder: Path, max_length: int) -> Callable[[list[str]], list[list[int]]]:
@@ -125,9 +134,10 @@ def run_finetune(data: Path, base: Path, out: Path, args: argparse.Namespace) ->
             else:
                 predicted = np.where(p[:, 0] > p[:, 2], 0, 2)
                 scores[f"{name}_accuracy"] = round(float(np.mean(predicted == enc.labels)), 4)
+        scores[OBJECTIVE] = round(min(scores[k] - bar for k, bar in BARS.items() if k in scores), 4)
         return scores
 
-    result = finetune(model, encoded, class_weights, cfg, evaluate, "tweeteval_val_macro_recall")
+    result = finetune(model, encoded, class_weights, cfg, evaluate, OBJECTIVE)
     out.mkdir(parents=True, exist_ok=True)
     save_adapter(
         result,
