@@ -176,6 +176,14 @@ class TriageSettings(_Settings):
     )
     unknown_category_weight: float = Field(default=0.3, ge=0.0, le=1.0)
 
+    @field_validator("repeat_at_least", mode="before")
+    @classmethod
+    def _none_switches_off(cls, value: Any) -> Any:
+        # TOML has no null: "none" (or "") is how a file says "no floor for repeats".
+        if isinstance(value, str) and value.strip().lower() in ("", "none"):
+            return None
+        return value
+
     @field_validator("category_weights")
     @classmethod
     def _weights_in_range(cls, value: dict[str, float]) -> dict[str, float]:
