@@ -16,7 +16,8 @@ edge. Each function:
 * writes a :class:`~storage.models.ComplaintEvent` (actor, time, detail) and a
   ``complaint_event`` :class:`~storage.models.Notification` whose deterministic unique key
   ``complaint:{id}:{event}:{event_id}`` lets the outbox send it exactly once, into the
-  channel (and so the thread) of the complaint's opening alert.
+  channel (and so the thread) of the complaint's opening alert
+  (:func:`alerts.complaint_events.record_event`, which other events use too).
 
 Nothing here commits: the caller does, so the change, its audit event and its notification
 are written together or not at all. Naive datetimes are refused by the storage types.
@@ -27,9 +28,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, update
 from sqlalchemy.orm import Session
 
+from alerts.complaint_events import (
+    EVENT_KIND,
+    clock,
+    duration,
+    iso,
+    record_event,
+    verdict,
+    with_note,
+)
 from alerts.complaint_states import (
     ACTIVE,
     EVENTS,
@@ -40,14 +50,19 @@ from alerts.complaint_states import (
     next_status,
     paused_for,
 )
-from alerts.config import format_duration
 from alerts.errors import AlreadyClaimed, ComplaintNotFound, InvalidTransition
-from storage.models import Complaint, ComplaintEvent, Notification
-from storage.privacy import mask_personal_data
+from storage.models import Complaint
 
-EVENT_KIND = "complaint_event"
-OPENED_KIND = "complaint_opened"
-MAX_TEXT_CHARS = 300
+__all__ = [
+    "EVENT_KIND",
+    "claim",
+    "dismiss",
+    "reopen",
+    "resolve",
+    "respond",
+    "resume",
+    "wait_on_customer",
+]
 
 
 # ---------------------------------------------------------------- the actions
@@ -80,15 +95,14 @@ def claim(
     )
     complaint = _fresh(session, complaint_id)
     if won == 1:
-        assert complaint.ack_met is not None
-        _record(
+        record_event(
             session,
             complaint,
-            "claim",
+            EVENTS["claim"],
             actor,
             now,
-            {"ack_due_at": _iso(complaint.ack_due_at), "ack_met": complaint.ack_met},
-            f"claimed by {actor}, acknowledged {_verdict(now, complaint.ack_due_at)}",
+            {"ack_due_at": iso(complaint.ack_due_at), "ack_met": complaint.ack_met},
+            f"claimed by {actor}, acknowledged {verdict(now, complaint.ack_due_at)}",
         )
         return complaint
     if complaint.owner == actor and complaint.status in ACTIVE:
@@ -121,10 +135,10 @@ def _take_over(session: Session, complaint: Complaint, actor: str, now: datetime
             raise AlreadyClaimed(complaint.owner, complaint.id)
         next_status(complaint.status, "take_over", complaint_id=complaint.id)
         return complaint
-    _record(
+    record_event(
         session,
         complaint,
-        "take_over",
+        EVENTS["take_over"],
         actor,
         now,
         {"previous_owner": previous, "status": complaint.status},
@@ -150,15 +164,15 @@ def respond(
     detail: dict[str, Any] = {"note": note, "first": first, "response_met": complaint.response_met}
     if resumed:
         detail["paused_seconds"] = int(resumed.total_seconds())
-    verdict = f", first response {_verdict(now, complaint.response_due_at)}" if first else ""
-    _record(
+    timing = f", first response {verdict(now, complaint.response_due_at)}" if first else ""
+    record_event(
         session,
         complaint,
-        "respond",
+        EVENTS["respond"],
         actor,
         now,
         detail,
-        _with(f"{actor} responded{verdict}", note),
+        with_note(f"{actor} responded{timing}", note),
     )
     return complaint
 
@@ -169,13 +183,13 @@ def wait_on_customer(session: Session, complaint_id: int, actor: str, now: datet
     complaint.status = _owner_transition(complaint, "wait", actor)
     complaint.paused_at = now
     complaint.updated_at = now
-    _record(
+    record_event(
         session,
         complaint,
-        "wait",
+        EVENTS["wait"],
         actor,
         now,
-        {"resolution_due_at": _iso(complaint.resolution_due_at)},
+        {"resolution_due_at": iso(complaint.resolution_due_at)},
         f"waiting on the customer ({actor}); the resolution clock is paused",
     )
     return complaint
@@ -188,18 +202,18 @@ def resume(session: Session, complaint_id: int, actor: str, now: datetime) -> Co
     waited = _end_pause(complaint, now)
     complaint.status = status
     complaint.updated_at = now
-    _record(
+    record_event(
         session,
         complaint,
-        "resume",
+        EVENTS["resume"],
         actor,
         now,
         {
             "paused_seconds": int(waited.total_seconds()),
-            "resolution_due_at": _iso(complaint.resolution_due_at),
+            "resolution_due_at": iso(complaint.resolution_due_at),
         },
-        f"resumed by {actor} after {_duration(waited)} waiting; resolve by "
-        f"{_clock(complaint.resolution_due_at)}",
+        f"resumed by {actor} after {duration(waited)} waiting; resolve by "
+        f"{clock(complaint.resolution_due_at)}",
     )
     return complaint
 
@@ -219,10 +233,10 @@ def resolve(
     complaint.resolution_met = met(now, complaint.resolution_due_at)
     complaint.status = status
     complaint.updated_at = now
-    _record(
+    record_event(
         session,
         complaint,
-        "resolve",
+        EVENTS["resolve"],
         actor,
         now,
         {
@@ -231,7 +245,7 @@ def resolve(
             "response_met": complaint.response_met,
             "paused_seconds": complaint.paused_seconds,
         },
-        _with(f"resolved by {actor}, {_verdict(now, complaint.resolution_due_at)}", outcome),
+        with_note(f"resolved by {actor}, {verdict(now, complaint.resolution_due_at)}", outcome),
     )
     return complaint
 
@@ -248,14 +262,14 @@ def dismiss(
     complaint.status = status
     complaint.dismissed_at = now
     complaint.updated_at = now
-    _record(
+    record_event(
         session,
         complaint,
-        "dismiss",
+        EVENTS["dismiss"],
         actor,
         now,
         {"reason": reason},
-        _with(f"dismissed by {actor} as not an issue", reason),
+        with_note(f"dismissed by {actor} as not an issue", reason),
     )
     return complaint
 
@@ -291,19 +305,19 @@ def reopen(
     complaint.paused_seconds = (complaint.paused_seconds or 0) + int(stopped.total_seconds())
     complaint.status = status
     complaint.updated_at = now
-    _record(
+    record_event(
         session,
         complaint,
-        "reopen",
+        EVENTS["reopen"],
         actor,
         now,
         {
             "reason": reason,
             "previous_status": previous,
             "owner": complaint.owner,
-            "resolution_due_at": _iso(complaint.resolution_due_at),
+            "resolution_due_at": iso(complaint.resolution_due_at),
         },
-        _with(f"reopened by {actor} (was {previous})", reason),
+        with_note(f"reopened by {actor} (was {previous})", reason),
     )
     return complaint
 
@@ -366,84 +380,3 @@ def _end_pause(complaint: Complaint, now: datetime) -> timedelta:
     complaint.paused_seconds = (complaint.paused_seconds or 0) + int(waited.total_seconds())
     complaint.paused_at = None
     return waited
-
-
-def _thread_channel(session: Session, complaint_id: int) -> str | None:
-    """The channel of the complaint's opening alert, whose thread the event joins."""
-    return session.execute(
-        select(Notification.channel)
-        .where(Notification.complaint_id == complaint_id, Notification.kind == OPENED_KIND)
-        .order_by(Notification.id)
-        .limit(1)
-    ).scalar_one_or_none()
-
-
-def _record(
-    session: Session,
-    complaint: Complaint,
-    action: Action,
-    actor: str,
-    now: datetime,
-    detail: dict[str, Any],
-    summary: str,
-) -> ComplaintEvent:
-    """The audit event and its outbox notification, in the caller's transaction."""
-    name = EVENTS[action]
-    event = ComplaintEvent(
-        complaint_id=complaint.id, actor=actor, action=name, at=now, detail=detail
-    )
-    session.add(event)
-    session.flush()
-    text = mask_personal_data(f"#{complaint.id} {summary}")
-    if len(text) > MAX_TEXT_CHARS:
-        text = text[: MAX_TEXT_CHARS - 1].rstrip() + "…"
-    session.add(
-        Notification(
-            key=f"complaint:{complaint.id}:{name}:{event.id}",
-            complaint_id=complaint.id,
-            kind=EVENT_KIND,
-            channel=_thread_channel(session, complaint.id),
-            payload={
-                "complaint_id": complaint.id,
-                "event": name,
-                "actor": actor,
-                "at": _iso(now),
-                "detail": _masked(detail),
-                "text": text,
-                "mention": None,
-                "status": complaint.status,
-                "owner": complaint.owner,
-            },
-            status="pending",
-            attempts=0,
-            created_at=now,
-        )
-    )
-    session.flush()
-    return event
-
-
-def _masked(detail: dict[str, Any]) -> dict[str, Any]:
-    return {k: mask_personal_data(v) if isinstance(v, str) else v for k, v in detail.items()}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
-def _clock(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _duration(span: timedelta) -> str:
-    return format_duration(timedelta(seconds=max(int(span.total_seconds()), 0)))
-
-
-def _verdict(done_at: datetime, due_at: datetime) -> str:
-    if met(done_at, due_at):
-        return "in time"
-    return f"{_duration(done_at - due_at)} late"
-
-
-def _with(summary: str, note: str | None) -> str:
-    return f"{summary}: {' '.join(note.split())}" if note and note.strip() else summary

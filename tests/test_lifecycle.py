@@ -478,3 +478,29 @@ def test_a_claim_blocked_behind_an_uncommitted_one_is_told_who_won(postgres_url)
     finally:
         watcher.dispose()
         engine.dispose()
+
+
+def test_other_events_join_the_thread_with_their_own_key_and_mention(session_factory) -> None:
+    """record_event is what grouping and escalation use for their events too."""
+    from alerts.complaint_events import record_event
+
+    cid = make_complaint(session_factory)
+    with session_scope(session_factory) as session:
+        complaint = session.get(Complaint, cid)
+        assert complaint is not None
+        record_event(
+            session,
+            complaint,
+            "escalated",
+            "uproar",
+            OPENED + 20 * MIN,
+            {"step": 2, "round": 1},
+            "not acknowledged in 15m: paging the secondary, mail jo@example.com",
+            mention="U02BO",
+            key=f"complaint:{cid}:escalation:2:1",
+        )
+    (note,) = notes(session_factory, cid)
+    assert note.key == f"complaint:{cid}:escalation:2:1" and note.channel == "#desk"
+    assert note.payload["mention"] == "U02BO" and note.payload["event"] == "escalated"
+    assert "jo@example.com" not in note.payload["text"]
+    assert [e.action for e in events(session_factory, cid)] == ["escalated"]
