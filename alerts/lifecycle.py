@@ -19,8 +19,12 @@ edge. Each function:
   channel (and so the thread) of the complaint's opening alert
   (:func:`alerts.complaint_events.record_event`, which other events use too).
 
+``text`` in the notification is one plain line with personal data masked and the
+complaint's number first ("#12 claimed by ana, acknowledged in time").
+
 Nothing here commits: the caller does, so the change, its audit event and its notification
 are written together or not at all. Naive datetimes are refused by the storage types.
+Responders' notes, outcomes and reasons are stored with personal data masked.
 """
 
 from __future__ import annotations
@@ -28,30 +32,30 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
-from alerts.complaint_events import (
-    EVENT_KIND,
-    clock,
-    duration,
-    iso,
-    record_event,
-    verdict,
-    with_note,
-)
+from alerts.complaint_events import EVENT_KIND, record_event
 from alerts.complaint_states import (
     ACTIVE,
     EVENTS,
     Action,
     allowed_actions,
+    clock,
+    duration,
     effective_resolution_due,
     met,
     next_status,
     paused_for,
+    verdict,
 )
+from alerts.config import DEFAULT_CHANNEL
 from alerts.errors import AlreadyClaimed, ComplaintNotFound, InvalidTransition
-from storage.models import Complaint
+from storage.models import Complaint, ComplaintEvent, Notification
+from storage.privacy import mask_personal_data
+
+OPENED_KIND = "complaint_opened"
+MAX_TEXT_CHARS = 300
 
 __all__ = [
     "EVENT_KIND",
@@ -95,13 +99,13 @@ def claim(
     )
     complaint = _fresh(session, complaint_id)
     if won == 1:
-        record_event(
+        _record(
             session,
             complaint,
             EVENTS["claim"],
             actor,
             now,
-            {"ack_due_at": iso(complaint.ack_due_at), "ack_met": complaint.ack_met},
+            {"ack_due_at": _iso(complaint.ack_due_at), "ack_met": complaint.ack_met},
             f"claimed by {actor}, acknowledged {verdict(now, complaint.ack_due_at)}",
         )
         return complaint
@@ -135,7 +139,7 @@ def _take_over(session: Session, complaint: Complaint, actor: str, now: datetime
             raise AlreadyClaimed(complaint.owner, complaint.id)
         next_status(complaint.status, "take_over", complaint_id=complaint.id)
         return complaint
-    record_event(
+    _record(
         session,
         complaint,
         EVENTS["take_over"],
@@ -161,18 +165,22 @@ def respond(
         complaint.response_met = met(now, complaint.response_due_at)
     complaint.status = status
     complaint.updated_at = now
-    detail: dict[str, Any] = {"note": note, "first": first, "response_met": complaint.response_met}
+    detail: dict[str, Any] = {
+        "note": _masked(note),
+        "first": first,
+        "response_met": complaint.response_met,
+    }
     if resumed:
         detail["paused_seconds"] = int(resumed.total_seconds())
     timing = f", first response {verdict(now, complaint.response_due_at)}" if first else ""
-    record_event(
+    _record(
         session,
         complaint,
         EVENTS["respond"],
         actor,
         now,
         detail,
-        with_note(f"{actor} responded{timing}", note),
+        _with(f"{actor} responded{timing}", note),
     )
     return complaint
 
@@ -183,13 +191,13 @@ def wait_on_customer(session: Session, complaint_id: int, actor: str, now: datet
     complaint.status = _owner_transition(complaint, "wait", actor)
     complaint.paused_at = now
     complaint.updated_at = now
-    record_event(
+    _record(
         session,
         complaint,
         EVENTS["wait"],
         actor,
         now,
-        {"resolution_due_at": iso(complaint.resolution_due_at)},
+        {"resolution_due_at": _iso(complaint.resolution_due_at)},
         f"waiting on the customer ({actor}); the resolution clock is paused",
     )
     return complaint
@@ -202,7 +210,7 @@ def resume(session: Session, complaint_id: int, actor: str, now: datetime) -> Co
     waited = _end_pause(complaint, now)
     complaint.status = status
     complaint.updated_at = now
-    record_event(
+    _record(
         session,
         complaint,
         EVENTS["resume"],
@@ -210,7 +218,7 @@ def resume(session: Session, complaint_id: int, actor: str, now: datetime) -> Co
         now,
         {
             "paused_seconds": int(waited.total_seconds()),
-            "resolution_due_at": iso(complaint.resolution_due_at),
+            "resolution_due_at": _iso(complaint.resolution_due_at),
         },
         f"resumed by {actor} after {duration(waited)} waiting; resolve by "
         f"{clock(complaint.resolution_due_at)}",
@@ -233,19 +241,19 @@ def resolve(
     complaint.resolution_met = met(now, complaint.resolution_due_at)
     complaint.status = status
     complaint.updated_at = now
-    record_event(
+    _record(
         session,
         complaint,
         EVENTS["resolve"],
         actor,
         now,
         {
-            "outcome": outcome,
+            "outcome": _masked(outcome),
             "resolution_met": complaint.resolution_met,
             "response_met": complaint.response_met,
             "paused_seconds": complaint.paused_seconds,
         },
-        with_note(f"resolved by {actor}, {verdict(now, complaint.resolution_due_at)}", outcome),
+        _with(f"resolved by {actor}, {verdict(now, complaint.resolution_due_at)}", outcome),
     )
     return complaint
 
@@ -262,14 +270,14 @@ def dismiss(
     complaint.status = status
     complaint.dismissed_at = now
     complaint.updated_at = now
-    record_event(
+    _record(
         session,
         complaint,
         EVENTS["dismiss"],
         actor,
         now,
-        {"reason": reason},
-        with_note(f"dismissed by {actor} as not an issue", reason),
+        {"reason": _masked(reason)},
+        _with(f"dismissed by {actor} as not an issue", reason),
     )
     return complaint
 
@@ -305,19 +313,19 @@ def reopen(
     complaint.paused_seconds = (complaint.paused_seconds or 0) + int(stopped.total_seconds())
     complaint.status = status
     complaint.updated_at = now
-    record_event(
+    _record(
         session,
         complaint,
         EVENTS["reopen"],
         actor,
         now,
         {
-            "reason": reason,
+            "reason": _masked(reason),
             "previous_status": previous,
             "owner": complaint.owner,
-            "resolution_due_at": iso(complaint.resolution_due_at),
+            "resolution_due_at": _iso(complaint.resolution_due_at),
         },
-        with_note(f"reopened by {actor} (was {previous})", reason),
+        _with(f"reopened by {actor} (was {previous})", reason),
     )
     return complaint
 
@@ -380,3 +388,54 @@ def _end_pause(complaint: Complaint, now: datetime) -> timedelta:
     complaint.paused_seconds = (complaint.paused_seconds or 0) + int(waited.total_seconds())
     complaint.paused_at = None
     return waited
+
+
+def _thread_channel(session: Session, complaint_id: int) -> str:
+    """The channel of the complaint's opening alert, whose thread the event joins."""
+    channel = session.execute(
+        select(Notification.channel)
+        .where(Notification.complaint_id == complaint_id, Notification.kind == OPENED_KIND)
+        .order_by(Notification.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return channel or DEFAULT_CHANNEL
+
+
+def _record(
+    session: Session,
+    complaint: Complaint,
+    event: str,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any],
+    summary: str,
+) -> ComplaintEvent:
+    """The audit event and its thread notification (``#<id> <summary>``, one line)."""
+    text = f"#{complaint.id} {summary}"
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[: MAX_TEXT_CHARS - 1].rstrip() + "…"
+    row = record_event(
+        session,
+        complaint,
+        event,
+        actor,
+        now,
+        detail,
+        text,
+        channel=_thread_channel(session, complaint.id),
+    )
+    session.flush()
+    return row
+
+
+def _masked(text: str | None) -> str | None:
+    """Free text from a responder may quote the customer: the trail keeps it masked."""
+    return mask_personal_data(text) if text else text
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _with(summary: str, note: str | None) -> str:
+    return f"{summary}: {' '.join(note.split())}" if note and note.strip() else summary
