@@ -35,7 +35,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
-from alerts.complaint_events import EVENT_KIND, record_event
+from alerts.complaint_events import record_event
 from alerts.complaint_states import (
     ACTIVE,
     EVENTS,
@@ -56,17 +56,6 @@ from storage.privacy import mask_personal_data
 
 OPENED_KIND = "complaint_opened"
 MAX_TEXT_CHARS = 300
-
-__all__ = [
-    "EVENT_KIND",
-    "claim",
-    "dismiss",
-    "reopen",
-    "resolve",
-    "respond",
-    "resume",
-    "wait_on_customer",
-]
 
 
 # ---------------------------------------------------------------- the actions
