@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from flows.cli_escalation import escalate_app
 from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
 from flows.environment import prepare_environment
 
@@ -30,6 +31,7 @@ app.add_typer(complaints_app, name="complaints")
 app.add_typer(db_app, name="db")
 app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(sources_app, name="sources")
+app.add_typer(escalate_app, name="escalate")
 
 # Piped output gets room for whole tables rather than rich's 80-column default.
 PIPED_WIDTH = 160
@@ -90,7 +92,7 @@ def serve(
         int, typer.Option(help="port for the Prefect server started when PREFECT_API_URL is unset")
     ] = 4200,
 ) -> None:
-    """Run the monitor flow on a schedule.
+    """Run the monitor flow on a schedule, and the escalation flow every minute.
 
     Uses the Prefect server at $PREFECT_API_URL, or starts one on 127.0.0.1 for as long as
     this command runs (Prefect's ephemeral mode cannot schedule).
@@ -102,15 +104,39 @@ def serve(
     config_path = str(resolve_config_path(config).resolve())
     try:
         with prefect_server(prefect_port) as api_url:
-            console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
+            console.print(
+                f"Prefect API: {api_url}; monitoring every {interval} s, escalating every "
+                "minute. Ctrl-C stops."
+            )
+            from prefect import serve as serve_deployments
+            from prefect.deployments.runner import RunnerDeployment
+
+            from flows.escalation import ESCALATION_INTERVAL_SECONDS, escalate
             from flows.monitor import monitor
 
-            # limit=1: a pass that overruns its interval delays the next, never overlaps it.
-            monitor.serve(
-                name="uproar-monitor",
-                interval=interval,
-                parameters={"config_path": config_path},
-                limit=1,
+            # concurrency_limit=1: a pass that overruns its interval delays the next, never
+            # overlaps it; the escalation pass runs beside a long monitoring pass.
+            parameters = {"config_path": config_path}
+            serve_deployments(
+                cast(
+                    RunnerDeployment,
+                    monitor.to_deployment(
+                        name="uproar-monitor",
+                        interval=interval,
+                        parameters=parameters,
+                        concurrency_limit=1,
+                    ),
+                ),
+                cast(
+                    RunnerDeployment,
+                    escalate.to_deployment(
+                        name="uproar-escalate",
+                        interval=ESCALATION_INTERVAL_SECONDS,
+                        parameters=parameters,
+                        concurrency_limit=1,
+                    ),
+                ),
+                limit=2,
             )
     except PrefectServerError as exc:
         raise _fail(str(exc)) from None

@@ -14,7 +14,14 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alerts.config import DeadlineSettings, RotaSettings, SlackSettings, ThresholdSettings
+from alerts.config import (
+    DeadlineSettings,
+    EscalationSettings,
+    RotaSettings,
+    SlackSettings,
+    ThresholdSettings,
+    check_escalation_names,
+)
 from crawlers.config import ApiSource, CrawlSettings, SourceConfig, WatchConfig
 from sentiment.config import SentimentSettings
 from storage.config import DatabaseSettings
@@ -40,6 +47,7 @@ class UproarConfig(BaseModel):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     rota: RotaSettings = Field(default_factory=RotaSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
 
@@ -48,6 +56,7 @@ class UproarConfig(BaseModel):
         watch_names = [watch.name for watch in self.watches]
         _ensure_unique("watches", watch_names)
         _ensure_unique("sources", [source.name for source in self.sources])
+        check_escalation_names(self.escalation, self.rota)
         known = set(watch_names)
         by_name = {watch.name: watch for watch in self.watches}
         for index, source in enumerate(self.sources):

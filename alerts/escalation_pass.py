@@ -1,0 +1,238 @@
+"""The escalation pass: write the actions due for every live complaint into the outbox.
+
+Each complaint is handled in its own transaction: its due actions (from the pure
+:func:`alerts.escalation.due_actions`) are inserted as ``complaint_event`` notifications with
+``INSERT ... ON CONFLICT (key) DO NOTHING``, and only an action whose notification was new
+gets its ``ComplaintEvent``. So running the same minute twice, two passes at once, or a
+pass again after a crash half-way, writes every action once: the unique
+``notifications.key`` is the only memory of what was sent. Delivery is the outbox's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.complaints import SYSTEM_ACTOR
+from alerts.config import DEFAULT_CHANNEL, EscalationSettings, RotaSettings
+from alerts.escalation import (
+    DEADLINE_MET_COLUMN,
+    FINAL_STATUSES,
+    Action,
+    ComplaintView,
+    due_actions,
+)
+from alerts.escalation_chain import (
+    Recipients,
+    escalation_chain_at,
+    owner_recipient,
+    recipients,
+)
+from storage.db import dialect_insert
+from storage.models import Complaint, ComplaintEvent, Notification
+from storage.privacy import mask_personal_data
+
+log = logging.getLogger(__name__)
+
+EVENT_KIND = "complaint_event"
+MAX_ERROR_CHARS = 500
+
+
+@dataclass
+class EscalationReport:
+    """What one pass did: complaints looked at, keys written now, actions already written
+    by an earlier pass, and one line per complaint that failed (the others went on)."""
+
+    checked: int = 0
+    written: list[str] = field(default_factory=list)
+    already_sent: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _reach_in(detail: Any) -> int | None:
+    if isinstance(detail, dict):
+        value = detail.get("reach")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def complaint_view(
+    complaint: Complaint, events: Sequence[ComplaintEvent], rota: RotaSettings
+) -> ComplaintView:
+    """The rules' view of a stored complaint and its audit trail (in id order).
+
+    Read defensively: the reach-growth columns (``reach_growth_per_hour``) come from the
+    grouping branch and may not exist yet.
+    """
+    opened_reach = next(
+        (_reach_in(e.detail) for e in events if e.action == "opened" and _reach_in(e.detail)),
+        None,
+    )
+    notified_reach = next(
+        (reach for e in reversed(events) if (reach := _reach_in(e.detail)) is not None), None
+    )
+    reopenings = [event for event in events if event.action == "reopened"]
+    growth = getattr(complaint, "reach_growth_per_hour", None)
+    return ComplaintView(
+        id=complaint.id,
+        status=complaint.status,
+        priority=complaint.priority,
+        opened_at=complaint.opened_at,
+        ack_due_at=complaint.ack_due_at,
+        response_due_at=complaint.response_due_at,
+        resolution_due_at=complaint.resolution_due_at,
+        owner=owner_recipient(complaint.owner, rota),
+        responded_at=complaint.responded_at,
+        paused_at=complaint.paused_at,
+        paused_seconds=complaint.paused_seconds or 0,
+        reach=complaint.reach,
+        opened_reach=opened_reach,
+        notified_reach=notified_reach,
+        reach_growth_per_hour=float(growth) if isinstance(growth, int | float) else None,
+        since=reopenings[-1].at if reopenings else complaint.opened_at,
+        episode=len(reopenings),
+    )
+
+
+def payload_for(action: Action, now: datetime) -> dict[str, Any]:
+    """The ``complaint_event`` payload of CONTRACTS.md (plus every recipient's mention)."""
+    return {
+        "complaint_id": action.complaint_id,
+        "event": action.event,
+        "actor": SYSTEM_ACTOR,
+        "at": now.isoformat(),
+        "detail": dict(action.detail),
+        "text": mask_personal_data(action.text),
+        "mention": action.mention,
+        "mentions": [r.mention for r in action.recipients if r.mention],
+    }
+
+
+def write_action(session: Session, action: Action, now: datetime, channel: str) -> bool:
+    """Insert ``action``'s notification unless its key exists; then its audit event (and a
+    missed deadline's ``*_met = False`` where still undecided). True when written now."""
+    insert = dialect_insert(session)
+    statement = (
+        insert(Notification)
+        .values(
+            key=action.key,
+            complaint_id=action.complaint_id,
+            kind=EVENT_KIND,
+            channel=channel,
+            payload=payload_for(action, now),
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    if session.execute(statement).rowcount == 0:  # type: ignore[attr-defined]
+        return False
+    session.add(
+        ComplaintEvent(
+            complaint_id=action.complaint_id,
+            actor=SYSTEM_ACTOR,
+            action=action.event,
+            at=now,
+            detail={**action.detail, "key": action.key},
+        )
+    )
+    if action.deadline is not None:
+        column = getattr(Complaint, DEADLINE_MET_COLUMN[action.deadline])
+        session.execute(
+            update(Complaint)
+            .where(Complaint.id == action.complaint_id, column.is_(None))
+            .values({column: False})
+        )
+    session.flush()
+    return True
+
+
+def _escalate_one(
+    session: Session,
+    complaint_id: int,
+    settings: EscalationSettings,
+    rota: RotaSettings,
+    chain: Recipients,
+    now: datetime,
+    channel: str,
+    report: EscalationReport,
+    on_written: Callable[[Action], None] | None,
+) -> None:
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None or complaint.status in FINAL_STATUSES:
+        return  # closed since the list was read
+    events = session.execute(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint_id)
+        .order_by(ComplaintEvent.id)
+    ).scalars()
+    view = complaint_view(complaint, list(events), rota)
+    policy = settings.policy_for(complaint.priority)
+    for action in due_actions(policy, view, chain, now):
+        if write_action(session, action, now, channel):
+            report.written.append(action.key)
+            if on_written is not None:
+                on_written(action)
+        else:
+            report.already_sent += 1
+
+
+def escalate_complaints(
+    session_factory: sessionmaker[Session],
+    settings: EscalationSettings,
+    rota: RotaSettings,
+    now: datetime,
+    *,
+    channel: str = DEFAULT_CHANNEL,
+    on_written: Callable[[Action], None] | None = None,
+) -> EscalationReport:
+    """One escalation pass at ``now`` over every complaint not resolved or dismissed.
+
+    ``on_written`` is called after each action is written, inside its complaint's
+    transaction (tests raise from it to crash the pass half-way). An ordinary error in
+    one complaint rolls back that complaint only and is reported; the others go on.
+    """
+    if now.tzinfo is None:
+        raise ValueError(f"naive datetime {now!r}: pass a timezone-aware now")
+    report = EscalationReport()
+    if not settings.enabled:
+        return report
+    chain = recipients(escalation_chain_at(rota, now, settings), rota)
+    with session_factory() as session:
+        ids = list(
+            session.execute(
+                select(Complaint.id)
+                .where(Complaint.status.not_in(sorted(FINAL_STATUSES)))
+                .order_by(Complaint.id)
+            ).scalars()
+        )
+    for complaint_id in ids:
+        report.checked += 1
+        written_before = len(report.written)
+        try:
+            with session_factory() as session, session.begin():
+                _escalate_one(
+                    session,
+                    complaint_id,
+                    settings,
+                    rota,
+                    chain,
+                    now,
+                    channel,
+                    report,
+                    on_written,
+                )
+        except Exception as exc:
+            del report.written[written_before:]  # rolled back with the transaction
+            error = mask_personal_data(f"{type(exc).__name__}: {exc}")[:MAX_ERROR_CHARS]
+            report.errors.append(f"complaint {complaint_id}: {error}")
+            log.warning("escalation of complaint %s failed: %s", complaint_id, error)
+    return report
