@@ -132,9 +132,10 @@ def write_action(session: Session, action: Action, now: datetime, channel: str) 
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Notification.id)
     )
-    if session.execute(statement).rowcount == 0:  # type: ignore[attr-defined]
-        return False
+    if session.execute(statement).scalar_one_or_none() is None:
+        return False  # written by an earlier pass (rowcount is unreliable with RETURNING)
     session.add(
         ComplaintEvent(
             complaint_id=action.complaint_id,
