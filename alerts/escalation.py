@@ -22,9 +22,12 @@ The rules, for a complaint that is neither resolved nor dismissed:
 * **A missed deadline** (acknowledge while unclaimed, response while not responded,
   resolution while not resolved; the resolution clock stands still while waiting on the
   customer and is pushed back by earlier pauses) notifies ``deadline_missed_notify`` and
-  is recorded once per deadline as ``deadline_missed``.
+  is recorded once per deadline as ``deadline_missed``. A deadline that fell before the
+  complaint was reopened is not this episode's and is not reported again.
 * **Reach growth on an owned complaint** (claimed, responded, waiting): when reach is
-  ``reach_growth_factor`` times the reach last announced, the owner is notified again.
+  ``reach_growth_factor`` times the reach last announced (the latest audit event that
+  states a ``reach``: the opening, grouping's notices, this rule's own), the owner is
+  notified again.
   Growth steps are counted from the reach at opening (step n: reach >= opening x factor^n),
   so each step has its own key and is sent once.
 """
@@ -226,7 +229,6 @@ def _step_action(
             "rounds": policy.repeat + 1,
             "unclaimed_for": waited,
             "notified": _who(found),
-            "reach": complaint.reach,
         },
     )
 
@@ -275,7 +277,6 @@ def _reminder(
             "due_at": due.isoformat(),
             "before": format_duration(before),
             "notified": _who(found),
-            "reach": complaint.reach,
         },
     )
 
@@ -307,7 +308,6 @@ def _missed(
             "due_at": due.isoformat(),
             "owner": complaint.owner.name if complaint.owner else None,
             "notified": _who(recipients),
-            "reach": complaint.reach,
         },
         deadline=deadline,
     )
@@ -324,9 +324,12 @@ def _deadline_actions(
     due_resolution = resolution_due(complaint)
     if due_resolution is not None:
         pending.append(("resolution", due_resolution))
+    started = complaint.since or complaint.opened_at
     actions: list[Action] = []
     for deadline, due in pending:
         due = _aware(due, deadline)
+        if due < started:
+            continue  # it fell before the complaint was reopened: not this episode's
         if now >= due:
             actions.append(_missed(policy, complaint, chain, deadline, due))
         elif deadline != "acknowledge":  # unclaimed complaints have the steps instead

@@ -13,11 +13,13 @@ from datetime import datetime
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from alerts.config import ConfigError as AlertsConfigError
 from alerts.escalation_pass import EscalationReport, escalate_complaints
-from alerts.outbox import DeliveryReport
+from alerts.outbox import DeliveryReport, deliver_pending
 from flows.config import UproarConfig, load_config
-from flows.monitor import deliver_notifications
-from storage.db import database
+from flows.delivery import build_sender
+from storage.db import database, session_scope
+from storage.models import Notification
 from storage.types import utcnow
 
 ESCALATION_INTERVAL_SECONDS = 60
@@ -44,6 +46,22 @@ def escalate_due(config: UproarConfig, now: datetime) -> EscalationReport:
     return report
 
 
+@task(name="deliver-escalations", cache_policy=NO_CACHE)
+def deliver_outbox(config: UproarConfig, now: datetime) -> DeliveryReport:
+    """Send what the outbox holds, as the monitor flow does (this module does not import
+    flows.monitor: it would load the sentiment model's libraries every minute)."""
+    with database(config.database.url, upgrade_schema=False) as factory:
+        try:
+            sender = build_sender(config.slack)
+        except AlertsConfigError as exc:
+            with session_scope(factory) as session:
+                pending = (
+                    session.query(Notification).filter(Notification.status == "pending").count()
+                )
+            return DeliveryReport(pending=pending, errors=[f"alerts not sent: {exc}"])
+        return deliver_pending(factory, sender, now)
+
+
 @flow(name="escalate")
 def escalate(config_path: str, now: datetime | None = None) -> EscalationSummary:
     """One escalation pass over every live complaint in ``config_path``'s database."""
@@ -52,5 +70,5 @@ def escalate(config_path: str, now: datetime | None = None) -> EscalationSummary
     with database(config.database.url):
         pass  # upgrade the schema once, before the tasks read it
     summary = EscalationSummary(escalation=escalate_due(config, moment))
-    summary.delivery = deliver_notifications(config, moment)
+    summary.delivery = deliver_outbox(config, moment)
     return summary

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -334,6 +337,16 @@ def test_a_reopened_complaint_escalates_afresh_under_new_keys() -> None:
     assert keys(reopened, minutes(605)) == ["complaint:7:escalation:2:1:reopen1"]
 
 
+def test_deadlines_from_before_a_reopening_are_not_reported_again() -> None:
+    reopened = deadlines_view(since=minutes(600), episode=1)
+    assert keys(reopened, minutes(601)) == []
+    renewed = dataclasses.replace(reopened, ack_due_at=minutes(615))
+    assert keys(renewed, minutes(615)) == [
+        "complaint:7:escalation:3:1:reopen1",
+        "complaint:7:deadline_missed:acknowledge:reopen1",
+    ]
+
+
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="naive datetime"):
         due_actions(POLICY, view(), CHAIN, datetime(2026, 3, 2, 12, 5))
@@ -423,3 +436,15 @@ def test_a_good_escalation_config_loads() -> None:
     config = parse_config(data)
     assert config.escalation.policy_for("P1").repeat == 5
     assert config.escalation.policy_for("P2").repeat == 2
+
+
+def test_the_readme_example_is_a_valid_config() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Escalation\n", 1)[1]
+    block = re.search(r"```toml\n(.*?)```", section, re.S)
+    assert block is not None
+    data = tomllib.loads(block.group(1))
+    config = parse_config({"rota": ROTA.model_dump(mode="json"), **data}, origin="README.md")
+    assert config.escalation.policy_for("P1") == EscalationSettings().policy_for("P1")
+    p3 = config.escalation.policy_for("P3")
+    assert [step.wait for step in p3.steps] == [timedelta(hours=2), timedelta(hours=4)]

@@ -3,6 +3,7 @@ idempotent by the notification key, across re-runs and crashes."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.complaints import open_complaints
 from alerts.config import DeadlineSettings, EscalationSettings, RotaSettings, ThresholdSettings
 from alerts.escalation import Action
-from alerts.escalation_pass import escalate_complaints
+from alerts.escalation_pass import EscalationReport, escalate_complaints
 from storage.db import session_scope
 from storage.models import Complaint, ComplaintEvent, Notification
 from tests.test_alerts_complaints import add_post
@@ -286,3 +287,35 @@ def test_escalation_off_writes_nothing(session_factory) -> None:
     off = SETTINGS.model_copy(update={"enabled": False})
     report = escalate_complaints(session_factory, off, ROTA, minutes(30))
     assert report.checked == 0 and escalation_keys(session_factory) == []
+
+
+def test_two_passes_at_once_write_each_action_once(session_factory) -> None:
+    (complaint_id,) = open_p1_complaints(session_factory)
+    inside = threading.Event()
+    release = threading.Event()
+    reports: dict[str, object] = {}
+
+    def hold_the_transaction_open(action: Action) -> None:
+        inside.set()
+        release.wait(timeout=60)
+
+    def first() -> None:
+        reports["first"] = run(session_factory, minutes(5), on_written=hold_the_transaction_open)
+
+    def second() -> None:
+        reports["second"] = run(session_factory, minutes(5))
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert inside.wait(timeout=60)
+    two = threading.Thread(target=second)
+    two.start()  # blocks on the same key (PostgreSQL) or the write lock (SQLite)
+    release.set()
+    one.join(timeout=120)
+    two.join(timeout=120)
+    assert escalation_keys(session_factory) == [f"complaint:{complaint_id}:escalation:2:1"]
+    assert len(escalation_events(session_factory)) == 1
+    second_report = reports["second"]
+    assert isinstance(second_report, EscalationReport)
+    assert second_report.written == [] and second_report.already_sent == 1
+    assert second_report.errors == []
