@@ -319,3 +319,21 @@ def test_two_passes_at_once_write_each_action_once(session_factory) -> None:
     assert isinstance(second_report, EscalationReport)
     assert second_report.written == [] and second_report.already_sent == 1
     assert second_report.errors == []
+
+
+def test_reach_announced_by_grouping_counts_as_the_last_announced(session_factory) -> None:
+    (complaint_id,) = open_p1_complaints(session_factory)  # reach 20,000 at opening
+    set_complaint(session_factory, complaint_id, status="claimed", owner="cho", reach=35_000)
+    with session_scope(session_factory) as session:
+        session.add(
+            ComplaintEvent(
+                complaint_id=complaint_id, actor="uproar", action="reach_grew", at=minutes(3),
+                detail={"reach": 35_000, "factor": 1.75},
+            )
+        )  # fmt: skip
+    set_complaint(session_factory, complaint_id, reach=60_000)
+    assert run(session_factory, minutes(4)).written == []  # not yet twice 35,000
+    set_complaint(session_factory, complaint_id, reach=70_000)
+    assert run(session_factory, minutes(5)).written == [
+        f"complaint:{complaint_id}:escalation:reach:1"  # 70,000 = 3.5 x the opening 20,000
+    ]

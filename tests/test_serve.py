@@ -38,10 +38,12 @@ def _posts(url: str) -> int:
         engine.dispose()
 
 
-def _completed_runs(api_url: str, flow_name: str) -> int:
+def _started_runs(api_url: str, flow_name: str) -> int:
+    """Runs of ``flow_name`` the scheduler handed to the runner (started or finished)."""
+    states = ["PENDING", "RUNNING", "COMPLETED"]
     body = {
         "flows": {"name": {"any_": [flow_name]}},
-        "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
+        "flow_runs": {"state": {"type": {"any_": states}}},
     }
     try:
         return len(httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=5).json())
@@ -85,7 +87,7 @@ def test_serve_starts_a_prefect_server_and_runs_the_monitor_on_schedule(tmp_path
         try:
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline and process.poll() is None:
-                escalations = _completed_runs(api_url, "escalate")
+                escalations = _started_runs(api_url, "escalate")
                 if _posts(database) > 0 and slack.messages and escalations:
                     break
                 time.sleep(2)
