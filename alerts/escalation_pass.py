@@ -156,6 +156,63 @@ def write_action(session: Session, action: Action, now: datetime, channel: str) 
     return True
 
 
+def _live_ids(session_factory: sessionmaker[Session]) -> list[int]:
+    with session_factory() as session:
+        return list(
+            session.execute(
+                select(Complaint.id)
+                .where(Complaint.status.not_in(sorted(FINAL_STATUSES)))
+                .order_by(Complaint.id)
+            ).scalars()
+        )
+
+
+def _due_for(
+    session: Session,
+    complaint_id: int,
+    settings: EscalationSettings,
+    rota: RotaSettings,
+    chain: Recipients,
+    now: datetime,
+) -> list[Action]:
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None or complaint.status in FINAL_STATUSES:
+        return []  # closed since the list was read
+    events = session.execute(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint_id)
+        .order_by(ComplaintEvent.id)
+    ).scalars()
+    view = complaint_view(complaint, list(events), rota)
+    return due_actions(settings.policy_for(complaint.priority), view, chain, now)
+
+
+def pending_actions(
+    session_factory: sessionmaker[Session],
+    settings: EscalationSettings,
+    rota: RotaSettings,
+    now: datetime,
+) -> list[Action]:
+    """What a pass at ``now`` would write (actions whose key is not in the outbox yet),
+    writing nothing: for previewing a policy."""
+    if not settings.enabled:
+        return []
+    chain = recipients(escalation_chain_at(rota, now, settings), rota)
+    found: list[Action] = []
+    with session_factory() as session:
+        for complaint_id in _live_ids(session_factory):
+            actions = _due_for(session, complaint_id, settings, rota, chain, now)
+            if not actions:
+                continue
+            known = set(
+                session.execute(
+                    select(Notification.key).where(Notification.key.in_([a.key for a in actions]))
+                ).scalars()
+            )
+            found.extend(action for action in actions if action.key not in known)
+    return found
+
+
 def _escalate_one(
     session: Session,
     complaint_id: int,
@@ -167,17 +224,7 @@ def _escalate_one(
     report: EscalationReport,
     on_written: Callable[[Action], None] | None,
 ) -> None:
-    complaint = session.get(Complaint, complaint_id)
-    if complaint is None or complaint.status in FINAL_STATUSES:
-        return  # closed since the list was read
-    events = session.execute(
-        select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint_id)
-        .order_by(ComplaintEvent.id)
-    ).scalars()
-    view = complaint_view(complaint, list(events), rota)
-    policy = settings.policy_for(complaint.priority)
-    for action in due_actions(policy, view, chain, now):
+    for action in _due_for(session, complaint_id, settings, rota, chain, now):
         if write_action(session, action, now, channel):
             report.written.append(action.key)
             if on_written is not None:
@@ -207,15 +254,7 @@ def escalate_complaints(
     if not settings.enabled:
         return report
     chain = recipients(escalation_chain_at(rota, now, settings), rota)
-    with session_factory() as session:
-        ids = list(
-            session.execute(
-                select(Complaint.id)
-                .where(Complaint.status.not_in(sorted(FINAL_STATUSES)))
-                .order_by(Complaint.id)
-            ).scalars()
-        )
-    for complaint_id in ids:
+    for complaint_id in _live_ids(session_factory):
         report.checked += 1
         written_before = len(report.written)
         try:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from flows.config import ConfigError, load_config, resolve_config_path
+from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
 from flows.environment import prepare_environment
 
 escalate_app = typer.Typer(
@@ -27,14 +27,20 @@ def escalate_now(
             "--config", "-c", help="uproar.toml to use (default: $UPROAR_CONFIG or ./uproar.toml)"
         ),
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="only show what is due; write and send nothing")
+    ] = False,
 ) -> None:
     """Run one escalation pass now: write what is due, deliver the outbox."""
     prepare_environment()
     try:
-        load_config(config)
+        loaded = load_config(config)
     except ConfigError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
+    if dry_run:
+        _preview(loaded)
+        return
     from flows.escalation import escalate
 
     summary = escalate(str(resolve_config_path(config)))
@@ -57,3 +63,22 @@ def escalate_now(
         )
         for error in delivery.errors:
             err_console.print(f"  ! {error}", markup=False, highlight=False)
+
+
+def _preview(config: UproarConfig) -> None:
+    from alerts.escalation_pass import pending_actions
+    from storage.db import database
+    from storage.types import utcnow
+
+    with database(config.database.url) as factory:
+        actions = pending_actions(factory, config.escalation, config.rota, utcnow())
+    if not actions:
+        console.print("Nothing is due.")
+        return
+    console.print(f"{len(actions)} notifications are due (dry run: nothing written):")
+    for action in actions:
+        console.print(
+            f"  {action.key} -> {action.mention or 'nobody'}: {action.text}",
+            markup=False,
+            highlight=False,
+        )

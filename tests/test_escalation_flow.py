@@ -145,6 +145,20 @@ def test_uproar_escalate_runs_one_pass(
     assert again.exit_code == 0 and "0 notifications written" in again.output
 
 
+def test_uproar_escalate_dry_run_shows_what_is_due_and_writes_nothing(config_path: str) -> None:
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["escalate", "--config", config_path, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "(dry run: nothing written)" in result.output
+    assert "complaint:1:escalation:3:1 -> #pr-leads" in result.output
+    engine, factory = open_database(load_config(config_path).database.url)
+    with factory() as session:
+        kinds = list(session.execute(select(Notification.kind)).scalars())
+    engine.dispose()
+    assert kinds == ["complaint_opened"]
+
+
 def test_uproar_escalate_names_a_config_mistake(tmp_path: Path) -> None:
     from flows.cli import app
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.complaints import open_complaints
 from alerts.config import DeadlineSettings, EscalationSettings, RotaSettings, ThresholdSettings
 from alerts.escalation import Action
-from alerts.escalation_pass import EscalationReport, escalate_complaints
+from alerts.escalation_pass import EscalationReport, escalate_complaints, pending_actions
 from storage.db import session_scope
 from storage.models import Complaint, ComplaintEvent, Notification
 from tests.test_alerts_complaints import add_post
@@ -337,3 +337,16 @@ def test_reach_announced_by_grouping_counts_as_the_last_announced(session_factor
     assert run(session_factory, minutes(5)).written == [
         f"complaint:{complaint_id}:escalation:reach:1"  # 70,000 = 3.5 x the opening 20,000
     ]
+
+
+def test_pending_actions_previews_exactly_what_a_pass_would_write(session_factory) -> None:
+    (complaint_id,) = open_p1_complaints(session_factory)
+    run(session_factory, minutes(5))
+    preview = pending_actions(session_factory, SETTINGS, ROTA, minutes(16))
+    assert [a.key for a in preview] == [
+        f"complaint:{complaint_id}:escalation:3:1",
+        f"complaint:{complaint_id}:deadline_missed:acknowledge",
+    ]
+    assert len(escalation_keys(session_factory)) == 1  # the preview wrote nothing
+    assert run(session_factory, minutes(16)).written == [a.key for a in preview]
+    assert pending_actions(session_factory, SETTINGS, ROTA, minutes(16)) == []
