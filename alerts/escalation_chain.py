@@ -1,41 +1,17 @@
-"""Who the escalation notifies: the chain (primary, secondary, PR lead) and how each is
-mentioned in Slack.
+"""Who the escalation notifies, as recipients Slack can mention.
 
-ADAPTER, to be swapped at merge: the rota branch (issue5-rota) provides
-``alerts.rota.EscalationChain`` and ``alerts.rota.escalation_chain_at(rota, when)``. Until it
-lands, :func:`escalation_chain_at` here builds the same chain from the existing
-``on_duty_at`` plus ``[escalation] secondary`` and ``lead``. Swapping means: import those two
-names from ``alerts.rota`` instead of defining them here, and drop the ``settings`` argument
-at the one call site (``alerts.escalation_pass``). Nothing else depends on how the chain is
-found. Pure functions: the caller passes the instant.
+The chain itself (primary on duty, secondary, PR lead) is the rota's:
+:func:`alerts.rota.escalation_chain_at`. This module only turns it, and a complaint's
+owner, into :class:`Recipient` values (a name to read, a Slack id or channel to ping).
+Pure functions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from alerts.config import EscalationSettings, Responder, RotaSettings
-from alerts.rota import on_duty_at
-
-
-@dataclass(frozen=True)
-class EscalationChain:
-    """The same shape as the rota branch's: ``lead`` is a responder name or a channel."""
-
-    primary: Responder | None
-    secondary: Responder | None
-    lead: str | None
-
-
-def escalation_chain_at(
-    rota: RotaSettings, when: datetime, settings: EscalationSettings
-) -> EscalationChain:
-    """The on-duty responder at ``when``, then the configured secondary and lead."""
-    secondary = None
-    if settings.secondary is not None:
-        secondary = rota.responder(settings.secondary)
-    return EscalationChain(primary=on_duty_at(rota, when), secondary=secondary, lead=settings.lead)
+from alerts.config import Responder, RotaSettings
+from alerts.rota import EscalationChain
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,8 @@ from alerts.escalation import (
     ComplaintView,
     due_actions,
 )
-from alerts.escalation_chain import (
-    Recipients,
-    escalation_chain_at,
-    owner_recipient,
-    recipients,
-)
+from alerts.escalation_chain import Recipients, owner_recipient, recipients
+from alerts.rota import escalation_chain_at
 from storage.db import dialect_insert
 from storage.models import Complaint, ComplaintEvent, Notification
 from storage.privacy import mask_personal_data
@@ -197,7 +193,7 @@ def pending_actions(
     writing nothing: for previewing a policy."""
     if not settings.enabled:
         return []
-    chain = recipients(escalation_chain_at(rota, now, settings), rota)
+    chain = recipients(escalation_chain_at(rota, now), rota)
     found: list[Action] = []
     with session_factory() as session:
         for complaint_id in _live_ids(session_factory):
@@ -253,7 +249,7 @@ def escalate_complaints(
     report = EscalationReport()
     if not settings.enabled:
         return report
-    chain = recipients(escalation_chain_at(rota, now, settings), rota)
+    chain = recipients(escalation_chain_at(rota, now), rota)
     for complaint_id in _live_ids(session_factory):
         report.checked += 1
         written_before = len(report.written)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from flows.cli_escalation import escalate_app
+from flows.cli_rota import rota_app
 from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
 from flows.environment import prepare_environment
 
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(sources_app, name="sources")
 app.add_typer(escalate_app, name="escalate")
+app.add_typer(rota_app, name="rota")
 
 # Piped output gets room for whole tables rather than rich's 80-column default.
 PIPED_WIDTH = 160

@@ -67,11 +67,15 @@ def escalate_now(
 
 def _preview(config: UproarConfig) -> None:
     from alerts.escalation_pass import pending_actions
+    from alerts.rota_changes import load_rota
     from storage.db import database
     from storage.types import utcnow
 
+    now = utcnow()
     with database(config.database.url) as factory:
-        actions = pending_actions(factory, config.escalation, config.rota, utcnow())
+        with factory() as session:
+            rota = load_rota(session, config.rota, since=now)
+        actions = pending_actions(factory, config.escalation, rota, now)
     if not actions:
         console.print("Nothing is due.")
         return

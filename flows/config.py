@@ -20,7 +20,6 @@ from alerts.config import (
     RotaSettings,
     SlackSettings,
     ThresholdSettings,
-    check_escalation_names,
 )
 from crawlers.config import ApiSource, CrawlSettings, SourceConfig, WatchConfig
 from sentiment.config import SentimentSettings
@@ -56,7 +55,6 @@ class UproarConfig(BaseModel):
         watch_names = [watch.name for watch in self.watches]
         _ensure_unique("watches", watch_names)
         _ensure_unique("sources", [source.name for source in self.sources])
-        check_escalation_names(self.escalation, self.rota)
         known = set(watch_names)
         by_name = {watch.name: watch for watch in self.watches}
         for index, source in enumerate(self.sources):

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from alerts.config import ConfigError as AlertsConfigError
 from alerts.escalation_pass import EscalationReport, escalate_complaints
 from alerts.outbox import DeliveryReport, deliver_pending
+from alerts.rota_changes import load_rota
 from flows.config import UproarConfig, load_config
 from flows.delivery import build_sender
 from storage.db import database, session_scope
@@ -37,8 +38,10 @@ class EscalationSummary:
 def escalate_due(config: UproarConfig, now: datetime) -> EscalationReport:
     """Write every escalation, reminder and missed deadline due at ``now``."""
     with database(config.database.url, upgrade_schema=False) as factory:
+        with factory() as session:
+            rota = load_rota(session, config.rota, since=now)  # config + stored changes
         report = escalate_complaints(
-            factory, config.escalation, config.rota, now, channel=config.slack.channel
+            factory, config.escalation, rota, now, channel=config.slack.channel
         )
     logger = get_run_logger()
     for error in report.errors:

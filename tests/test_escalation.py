@@ -12,13 +12,8 @@ import pytest
 
 from alerts.config import EscalationPolicy, EscalationSettings, RotaSettings
 from alerts.escalation import ComplaintView, current_step, due_actions, growth_step
-from alerts.escalation_chain import (
-    Recipient,
-    Recipients,
-    escalation_chain_at,
-    lead_recipient,
-    recipients,
-)
+from alerts.escalation_chain import Recipient, Recipients, lead_recipient, recipients
+from alerts.rota import escalation_chain_at
 from flows.config import ConfigError, parse_config
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -363,15 +358,15 @@ ROTA = RotaSettings.model_validate(
         ],
         "shifts": [{"responder": "ana", "start": "08:00", "end": "20:00"}],
         "fallback": "lee",
+        "lead": "#pr-leads",
     }
 )
 
 
-def test_the_adapter_chain_is_on_duty_plus_the_configured_secondary_and_lead() -> None:
-    settings = EscalationSettings(secondary="ben", lead="#pr-leads")
-    day = recipients(escalation_chain_at(ROTA, T0, settings), ROTA)
-    assert day == Recipients(primary=ANA, secondary=BEN, lead=LEAD)
-    night = recipients(escalation_chain_at(ROTA, T0 + timedelta(hours=10), settings), ROTA)
+def test_the_rota_chain_becomes_recipients_with_slack_mentions() -> None:
+    day = recipients(escalation_chain_at(ROTA, T0), ROTA)
+    assert day == Recipients(primary=ANA, secondary=Recipient("secondary", "lee", None), lead=LEAD)
+    night = recipients(escalation_chain_at(ROTA, T0 + timedelta(hours=10)), ROTA)
     assert night.primary == Recipient("primary", "lee", None)
     assert lead_recipient("ben", ROTA) == Recipient("lead", "ben", "U0BEN")
 
@@ -415,8 +410,7 @@ def test_default_policy_matches_the_readme() -> None:
         ({"steps": []}, "escalation.steps"),
         ({"reach_growth_factor": 1.0}, "escalation.reach_growth_factor"),
         ({"P2": {"repeat": -1}}, "escalation.P2.repeat"),
-        ({"secondary": "zed"}, "escalation.secondary names unknown responder 'zed'"),
-        ({"lead": "the boss"}, "escalation.lead is 'the boss'"),
+        ({"lead": "#pr-leads"}, "escalation.lead: unknown key"),  # the rota's, not ours
         ({"paging": True}, "escalation.paging: unknown key"),
     ],
 )
@@ -431,7 +425,7 @@ def test_config_mistakes_name_the_key(escalation: dict[str, object], message: st
 def test_a_good_escalation_config_loads() -> None:
     data = {
         "rota": ROTA.model_dump(mode="json"),
-        "escalation": {"secondary": "ben", "lead": "lee", "P1": {"repeat": 5}},
+        "escalation": {"P1": {"repeat": 5}},
     }
     config = parse_config(data)
     assert config.escalation.policy_for("P1").repeat == 5

@@ -32,6 +32,10 @@ channel = "#uproar-alerts"
 token_env = "{token_env}"
 base_url = "{slack}"
 
+[rota]
+fallback = "ben"  # never on duty (ana covers every hour): the secondary
+lead = "#pr-leads"
+
 [[rota.responders]]
 name = "ana"
 slack_id = "U0ANA"
@@ -44,10 +48,6 @@ slack_id = "U0BEN"
 responder = "ana"
 start = "00:00"
 end = "00:00"
-
-[escalation]
-secondary = "ben"
-lead = "#pr-leads"
 
 [escalation.P1]
 repeat = 0
@@ -163,7 +163,7 @@ def test_uproar_escalate_names_a_config_mistake(tmp_path: Path) -> None:
     from flows.cli import app
 
     path = tmp_path / "uproar.toml"
-    path.write_text('[escalation]\nsecondary = "nobody"\n', encoding="utf-8")
+    path.write_text('[escalation]\nrepeat = "often"\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["escalate", "--config", str(path)])
     assert result.exit_code == 2
-    assert "escalation.secondary names unknown responder 'nobody'" in result.output
+    assert "escalation.repeat" in result.output and "'often'" in result.output

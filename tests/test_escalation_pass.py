@@ -27,10 +27,12 @@ ROTA = RotaSettings.model_validate(
             {"name": "cho", "slack_id": "U0CHO"},
         ],
         "shifts": [{"responder": "ana", "start": "00:00", "end": "00:00"}],
+        "fallback": "ben",  # never on duty (ana covers every hour): the secondary
+        "lead": "#pr-leads",
     }
 )
 # N = 5 min, M = 5 min, the lead for 20 min, 2 repeats (the defaults).
-SETTINGS = EscalationSettings(secondary="ben", lead="#pr-leads")
+SETTINGS = EscalationSettings()
 CHANNEL = "#uproar-alerts"
 ESCALATION_KINDS = ("escalated", "reminder", "deadline_missed")
 
