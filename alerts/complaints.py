@@ -11,18 +11,21 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from alerts.config import (
     DEFAULT_CHANNEL,
     DeadlineSettings,
     RotaSettings,
     ThresholdSettings,
+    TriageSettings,
 )
+from alerts.errors import ComplaintNotFound
+from alerts.priority import assess_priority
 from alerts.reach import estimated_reach
 from alerts.rota import on_duty_at
 from alerts.slack import complaint_message
-from alerts.triage import deadlines_for, is_complaint, priority_for
+from alerts.triage import deadlines_for, is_complaint
 from storage.models import Complaint, ComplaintEvent, Notification, Post, SentimentScore
 
 SYSTEM_ACTOR = "uproar"
@@ -64,14 +67,18 @@ def open_complaints(
     model_version: str | None = None,
     *,
     channel: str = DEFAULT_CHANNEL,
+    triage: TriageSettings | None = None,
 ) -> list[Complaint]:
     """Open a complaint (with audit event and outbox notification) for every scored post
     that :func:`alerts.triage.is_complaint` accepts and that has none yet.
 
     With ``model_version`` only that model's scores count; otherwise each post's newest
-    score. The caller commits. A post never gets two complaints: the query skips posts that
-    have one, and the unique ``complaints.post_id`` stops a concurrent run (that post is
-    then skipped here, inside a savepoint, without undoing the others).
+    score. Priority follows ``triage`` (:mod:`alerts.priority`; growth and repeat status
+    are not known when a complaint opens, so they count as 0 / no); deadlines follow the
+    priority and the category. The caller commits. A post never gets two complaints: the
+    query skips posts that have one, and the unique ``complaints.post_id`` stops a
+    concurrent run (that post is then skipped here, inside a savepoint, without undoing
+    the others).
     """
     opened: list[Complaint] = []
     responder = on_duty_at(rota, now)
@@ -87,8 +94,18 @@ def open_complaints(
         )
         if not is_complaint(score.negative, reach, thresholds):
             continue
-        priority = priority_for(reach, score.negative, post.author_followers, thresholds)
-        due = deadlines_for(priority, now, deadlines)
+        assessed = assess_priority(
+            negativity=score.negative,
+            reach=reach,
+            growth_per_hour=0.0,
+            followers=post.author_followers,
+            category=score.category,
+            repeat=False,
+            thresholds=thresholds,
+            settings=triage or TriageSettings(),
+        )
+        priority = assessed.priority
+        due = deadlines_for(priority, now, deadlines, score.category)
         complaint = Complaint(
             post_id=post.id,
             watch=post.watch,
@@ -120,6 +137,8 @@ def open_complaints(
                 detail={
                     "reach": reach,
                     "priority": priority,
+                    "priority_score": assessed.score,
+                    "priority_reasons": list(assessed.reasons),
                     "on_duty": complaint.on_duty,
                     "negativity": round(score.negative, 4),
                     "model_version": score.model_version,
@@ -143,9 +162,26 @@ def open_complaints(
     return opened
 
 
-def list_complaints(session: Session, status: str | None = None) -> list[Complaint]:
-    """Complaints, newest first, optionally only those with ``status``."""
+def list_complaints(
+    session: Session, status: str | None = None, priority: str | None = None
+) -> list[Complaint]:
+    """Complaints, newest first, optionally only those with ``status`` / ``priority``."""
     query = select(Complaint).order_by(Complaint.opened_at.desc(), Complaint.id.desc())
     if status is not None:
         query = query.where(Complaint.status == status)
+    if priority is not None:
+        query = query.where(Complaint.priority == priority)
     return list(session.execute(query).scalars())
+
+
+def get_complaint(session: Session, complaint_id: int) -> Complaint:
+    """One complaint with its post and audit trail; ComplaintNotFound when there is none."""
+    query = (
+        select(Complaint)
+        .where(Complaint.id == complaint_id)
+        .options(selectinload(Complaint.post), selectinload(Complaint.events))
+    )
+    complaint = session.execute(query).scalar_one_or_none()
+    if complaint is None:
+        raise ComplaintNotFound(complaint_id)
+    return complaint

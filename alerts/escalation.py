@@ -21,7 +21,7 @@ The rules, for a complaint that is neither resolved nor dismissed:
   window; of several windows reached at once only the nearest the deadline is sent.
 * **A missed deadline** (acknowledge while unclaimed, response while not responded,
   resolution while not resolved; the resolution clock stands still while waiting on the
-  customer and is pushed back by earlier pauses) notifies ``deadline_missed_notify`` and
+  customer, and resuming moves the deadline by the pause) notifies ``deadline_missed_notify`` and
   is recorded once per deadline as ``deadline_missed``. A deadline that fell before the
   complaint was reopened is not this episode's and is not reported again.
 * **Reach growth on an owned complaint** (claimed, responded, waiting): when reach is
@@ -79,7 +79,6 @@ class ComplaintView:
     owner: Recipient | None = None
     responded_at: datetime | None = None
     paused_at: datetime | None = None
-    paused_seconds: int = 0
     reach: int = 0
     opened_reach: int | None = None
     notified_reach: int | None = None
@@ -95,10 +94,14 @@ class Action:
     key: str
     complaint_id: int
     event: str  # escalated | reminder | deadline_missed
-    text: str
+    summary: str  # the line after "#<id>" in the thread
     recipients: tuple[Recipient, ...] = ()
     detail: Mapping[str, Any] = field(default_factory=dict)
     deadline: str | None = None  # the deadline this action records as missed
+
+    @property
+    def text(self) -> str:
+        return f"#{self.complaint_id} {self.summary}"
 
     @property
     def mention(self) -> str | None:
@@ -202,7 +205,6 @@ def _step_action(
         found = tuple(recipient for recipient in found if recipient.role != "primary")
         if not found:
             return None
-    label = f"#{complaint.id} ({complaint.priority})"
     waited = _minutes(position.offset)
     reminding = [r for r in found if r.role == "primary"]
     escalating = tuple(r for r in found if r.role != "primary")
@@ -212,14 +214,14 @@ def _step_action(
     if escalating:
         parts.append(f"escalating to {_names(escalating)}")
     if not found:
-        parts.append("nobody to escalate to: set [escalation] secondary and lead")
-    text = f"Complaint {label} unclaimed for {waited}: " + "; ".join(parts)
+        parts.append("nobody to escalate to: set [rota] lead and a secondary")
+    summary = f"{complaint.priority} unclaimed for {waited}: " + "; ".join(parts)
     return Action(
         key=f"complaint:{complaint.id}:escalation:{position.step}:{position.round}"
         + _suffix(complaint),
         complaint_id=complaint.id,
         event="escalated" if escalating or not found else "reminder",
-        text=text,
+        summary=summary,
         recipients=found,
         detail={
             "reason": "unclaimed",
@@ -234,11 +236,12 @@ def _step_action(
 
 
 def resolution_due(complaint: ComplaintView) -> datetime | None:
-    """The resolution deadline pushed back by earlier pauses; None while the clock is
-    paused (waiting on the customer)."""
+    """The resolution deadline; None while its clock is paused (waiting on the customer).
+    Earlier pauses are already in ``resolution_due_at``: ``alerts.lifecycle.resume``
+    moves it by each pause."""
     if complaint.paused_at is not None:
         return None
-    return complaint.resolution_due_at + timedelta(seconds=complaint.paused_seconds or 0)
+    return complaint.resolution_due_at
 
 
 def _owner_or_primary(complaint: ComplaintView, chain: Recipients) -> tuple[Recipient, ...]:
@@ -266,9 +269,9 @@ def _reminder(
         + _suffix(complaint),
         complaint_id=complaint.id,
         event="reminder",
-        text=(
-            f"Reminder for {who}: complaint #{complaint.id} ({complaint.priority}) "
-            f"{deadline} due in {format_duration(before)}, at {_clock(due)}"
+        summary=(
+            f"{complaint.priority} {deadline} due in {format_duration(before)} "
+            f"({_clock(due)}): reminder for {who}"
         ),
         recipients=found,
         detail={
@@ -293,14 +296,18 @@ def _missed(
         found.append(complaint.owner if role == "owner" else _resolve(role, chain))
     recipients = _unique(found)
     owner = complaint.owner.name if complaint.owner else "nobody"
-    who = _names(recipients) or "nobody to notify: set [escalation] secondary and lead"
+    who = (
+        f"escalated to {_names(recipients)}"
+        if recipients
+        else "nobody to notify: set [rota] lead and a secondary"
+    )
     return Action(
         key=f"complaint:{complaint.id}:deadline_missed:{deadline}" + _suffix(complaint),
         complaint_id=complaint.id,
         event="deadline_missed",
-        text=(
-            f"Complaint #{complaint.id} ({complaint.priority}) missed its {deadline} deadline "
-            f"({_clock(due)}; owner {owner}): {who}"
+        summary=(
+            f"{complaint.priority} missed its {deadline} deadline ({_clock(due)}; "
+            f"owner {owner}): {who}"
         ),
         recipients=recipients,
         detail={
@@ -368,10 +375,9 @@ def _reach_action(
         key=f"complaint:{complaint.id}:escalation:reach:{step}" + _suffix(complaint),
         complaint_id=complaint.id,
         event="escalated",
-        text=(
-            f"Reach of complaint #{complaint.id} ({complaint.priority}) keeps growing: "
-            f"~{complaint.reach:,} people, {complaint.reach / last:.1f}x the ~{last:,} last "
-            f"announced{pace}: {who}"
+        summary=(
+            f"{complaint.priority} reach keeps growing: ~{complaint.reach:,} people, "
+            f"{complaint.reach / last:.1f}x the ~{last:,} last announced{pace}: {who}"
         ),
         recipients=found,
         detail={

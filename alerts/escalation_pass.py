@@ -1,11 +1,12 @@
 """The escalation pass: write the actions due for every live complaint into the outbox.
 
-Each complaint is handled in its own transaction: its due actions (from the pure
-:func:`alerts.escalation.due_actions`) are inserted as ``complaint_event`` notifications with
-``INSERT ... ON CONFLICT (key) DO NOTHING``, and only an action whose notification was new
-gets its ``ComplaintEvent``. So running the same minute twice, two passes at once, or a
-pass again after a crash half-way, writes every action once: the unique
-``notifications.key`` is the only memory of what was sent. Delivery is the outbox's job.
+Each complaint is handled in its own transaction: each of its due actions (from the pure
+:func:`alerts.escalation.due_actions`) whose key is not in the outbox yet becomes an audit
+event plus a ``complaint_event`` notification (:func:`alerts.complaint_events.record_event`,
+the same writer as the desk's events), under the action's deterministic key. So running
+the same minute twice, two passes at once, or a pass again after a crash half-way, writes
+every action once: the unique ``notifications.key`` is the only memory of what was sent.
+Delivery is the outbox's job.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.complaint_events import record_event
 from alerts.complaints import SYSTEM_ACTOR
 from alerts.config import DEFAULT_CHANNEL, EscalationSettings, RotaSettings
 from alerts.escalation import (
@@ -30,13 +33,11 @@ from alerts.escalation import (
 )
 from alerts.escalation_chain import Recipients, owner_recipient, recipients
 from alerts.rota import escalation_chain_at
-from storage.db import dialect_insert
 from storage.models import Complaint, ComplaintEvent, Notification
 from storage.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
 
-EVENT_KIND = "complaint_event"
 MAX_ERROR_CHARS = 500
 
 
@@ -87,7 +88,6 @@ def complaint_view(
         owner=owner_recipient(complaint.owner, rota),
         responded_at=complaint.responded_at,
         paused_at=complaint.paused_at,
-        paused_seconds=complaint.paused_seconds or 0,
         reach=complaint.reach,
         opened_reach=opened_reach,
         notified_reach=notified_reach,
@@ -97,56 +97,45 @@ def complaint_view(
     )
 
 
-def payload_for(action: Action, now: datetime) -> dict[str, Any]:
-    """The ``complaint_event`` payload of CONTRACTS.md (plus every recipient's mention)."""
-    return {
-        "complaint_id": action.complaint_id,
-        "event": action.event,
-        "actor": SYSTEM_ACTOR,
-        "at": now.isoformat(),
-        "detail": dict(action.detail),
-        "text": mask_personal_data(action.text),
-        "mention": action.mention,
-        "mentions": [r.mention for r in action.recipients if r.mention],
-    }
-
-
 def write_action(session: Session, action: Action, now: datetime, channel: str) -> bool:
-    """Insert ``action``'s notification unless its key exists; then its audit event (and a
-    missed deadline's ``*_met = False`` where still undecided). True when written now."""
-    insert = dialect_insert(session)
-    statement = (
-        insert(Notification)
-        .values(
-            key=action.key,
-            complaint_id=action.complaint_id,
-            kind=EVENT_KIND,
-            channel=channel,
-            payload=payload_for(action, now),
-            status="pending",
-            attempts=0,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Notification.id)
+    """Write ``action`` (its audit event and thread notification, through
+    :func:`alerts.complaint_events.record_event`) unless its key is in the outbox; a missed
+    deadline also sets its ``*_met`` to False where still undecided. True when written now.
+
+    A pass racing this one (it wrote the key after the check) makes the insert raise
+    ``IntegrityError`` on the unique key: the caller rolls the complaint back, never
+    writing a second row. (No savepoint: pysqlite commits a savepoint opened before any
+    write, which would break the one-transaction-per-complaint rule on SQLite.)
+    """
+    known = select(Notification.id).where(Notification.key == action.key)
+    if session.execute(known).first() is not None:
+        return False
+    complaint = session.get(Complaint, action.complaint_id)
+    if complaint is None:
+        return False
+    record_event(
+        session,
+        complaint,
+        action.event,
+        SYSTEM_ACTOR,
+        now,
+        {**action.detail, "key": action.key},
+        action.summary,
+        mention=action.mention,
+        key=action.key,
     )
-    if session.execute(statement).scalar_one_or_none() is None:
-        return False  # written by an earlier pass (rowcount is unreliable with RETURNING)
-    session.add(
-        ComplaintEvent(
-            complaint_id=action.complaint_id,
-            actor=SYSTEM_ACTOR,
-            action=action.event,
-            at=now,
-            detail={**action.detail, "key": action.key},
-        )
-    )
+    notification = session.execute(
+        select(Notification).where(Notification.key == action.key)
+    ).scalar_one()
+    if notification.channel is None:
+        notification.channel = channel  # no opening alert to thread under
     if action.deadline is not None:
         column = getattr(Complaint, DEADLINE_MET_COLUMN[action.deadline])
         session.execute(
             update(Complaint)
             .where(Complaint.id == action.complaint_id, column.is_(None))
             .values({column: False})
+            .execution_options(synchronize_session=False)
         )
     session.flush()
     return True
@@ -266,6 +255,10 @@ def escalate_complaints(
                     report,
                     on_written,
                 )
+        except IntegrityError:
+            del report.written[written_before:]  # rolled back with the transaction
+            report.already_sent += 1  # a concurrent pass wrote the same key first
+            log.info("complaint %s: another escalation pass wrote it first", complaint_id)
         except Exception as exc:
             del report.written[written_before:]  # rolled back with the transaction
             error = mask_personal_data(f"{type(exc).__name__}: {exc}")[:MAX_ERROR_CHARS]

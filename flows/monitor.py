@@ -127,6 +127,7 @@ def open_new_complaints(config: UproarConfig, now: datetime) -> list[OpenedCompl
             rota=load_rota(session, config.rota, since=now),  # config + stored overrides/swaps
             now=now,
             channel=config.slack.channel,
+            triage=config.triage,
         )
         return [
             OpenedComplaint(

@@ -114,12 +114,12 @@ def test_the_same_minute_twice_writes_nothing_the_second_time(session_factory) -
     assert payload["event"] == "escalated"
     assert payload["actor"] == "uproar"
     assert payload["mention"] == "U0BEN"
-    assert payload["mentions"] == ["U0ANA", "U0BEN"]
+    assert [who["mention"] for who in payload["detail"]["notified"]] == ["U0ANA", "U0BEN"]
+    assert (payload["status"], payload["owner"]) == ("open", None)
     assert datetime.fromisoformat(payload["at"]) == minutes(5)
     assert payload["detail"]["step"] == 2
     assert payload["text"] == (
-        f"Complaint #{complaint_id} (P1) unclaimed for 5m: reminding ana; "
-        "escalating to ben (secondary)"
+        f"#{complaint_id} P1 unclaimed for 5m: reminding ana; escalating to ben (secondary)"
     )
 
 
