@@ -534,12 +534,14 @@ class SlackSettings(_Settings):
 EscalationRole = Literal["primary", "secondary", "lead"]
 DeadlineNotifyRole = Literal["owner", "primary", "secondary", "lead"]
 _DEFAULT_DEADLINE_NOTIFY: tuple[DeadlineNotifyRole, ...] = ("owner", "secondary", "lead")
+_DEFAULT_GROWTH_NOTIFY: tuple[DeadlineNotifyRole, ...] = ("owner",)
 _POLICY_KEYS = (
     "steps",
     "repeat",
     "remind_before",
     "deadline_missed_notify",
     "reach_growth_factor",
+    "reach_growth_notify",
 )
 
 
@@ -567,7 +569,7 @@ class EscalationPolicy(_Settings):
     last; ``remind_before`` reminds the owner (the on-duty primary while unclaimed) that a
     response or resolution deadline is near; a missed deadline notifies
     ``deadline_missed_notify``; an owned complaint whose reach grows ``reach_growth_factor``
-    times since it was last announced notifies its owner again.
+    times since it was last announced notifies ``reach_growth_notify`` (its owner) again.
     """
 
     steps: list[EscalationStep] = Field(default_factory=_default_steps, min_length=1)
@@ -577,6 +579,9 @@ class EscalationPolicy(_Settings):
         default_factory=lambda: list(_DEFAULT_DEADLINE_NOTIFY)
     )
     reach_growth_factor: float = Field(default=2.0, gt=1.0)
+    reach_growth_notify: list[DeadlineNotifyRole] = Field(
+        default_factory=lambda: list(_DEFAULT_GROWTH_NOTIFY), min_length=1
+    )
 
 
 class EscalationSettings(EscalationPolicy):

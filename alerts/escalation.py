@@ -284,6 +284,18 @@ def _reminder(
     )
 
 
+def _notify(roles: list[str], complaint: ComplaintView, chain: Recipients) -> tuple[Recipient, ...]:
+    """The recipients of ``roles``: "owner" is the complaint's (the primary while
+    unclaimed); the others fall through the chain."""
+    found: list[Recipient | None] = []
+    for role in roles:
+        if role == "owner":
+            found.extend(_owner_or_primary(complaint, chain) or [None])
+        else:
+            found.append(_resolve(role, chain))
+    return _unique(found)
+
+
 def _missed(
     policy: EscalationPolicy,
     complaint: ComplaintView,
@@ -291,10 +303,7 @@ def _missed(
     deadline: str,
     due: datetime,
 ) -> Action:
-    found: list[Recipient | None] = []
-    for role in policy.deadline_missed_notify:
-        found.append(complaint.owner if role == "owner" else _resolve(role, chain))
-    recipients = _unique(found)
+    recipients = _notify(list(policy.deadline_missed_notify), complaint, chain)
     owner = complaint.owner.name if complaint.owner else "nobody"
     who = (
         f"escalated to {_names(recipients)}"
@@ -367,7 +376,7 @@ def _reach_action(
     if complaint.reach < last * factor:
         return None
     step = growth_step(complaint.reach, base, factor)
-    found = _owner_or_primary(complaint, chain)
+    found = _notify(list(policy.reach_growth_notify), complaint, chain)
     rate = complaint.reach_growth_per_hour
     pace = f", +{rate:,.0f}/h" if rate else ""
     who = _names(found) or "nobody on duty"

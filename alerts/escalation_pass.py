@@ -65,8 +65,8 @@ def complaint_view(
 ) -> ComplaintView:
     """The rules' view of a stored complaint and its audit trail (in id order).
 
-    Read defensively: the reach-growth columns (``reach_growth_per_hour``) come from the
-    grouping branch and may not exist yet.
+    Read defensively: the reach-growth columns (``reach_growth_per_hour``,
+    ``reach_notified``) come from the grouping branch and may not exist yet.
     """
     opened_reach = next(
         (_reach_in(e.detail) for e in events if e.action == "opened" and _reach_in(e.detail)),
@@ -75,6 +75,9 @@ def complaint_view(
     notified_reach = next(
         (reach for e in reversed(events) if (reach := _reach_in(e.detail)) is not None), None
     )
+    announced = getattr(complaint, "reach_notified", None)  # grouping's column, if merged
+    if isinstance(announced, int) and announced > (notified_reach or 0):
+        notified_reach = announced
     reopenings = [event for event in events if event.action == "reopened"]
     growth = getattr(complaint, "reach_growth_per_hour", None)
     return ComplaintView(

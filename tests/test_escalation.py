@@ -315,6 +315,14 @@ def test_reach_growth_is_measured_against_the_reach_last_announced() -> None:
     assert "~6,000 people, 2.0x the ~3,000 last announced, +1,200/h: cho" in action.text
 
 
+def test_reach_growth_can_also_notify_the_lead() -> None:
+    policy = POLICY.model_copy(update={"reach_growth_notify": ["owner", "lead"]})
+    grown = view(status="claimed", owner=OWNER, reach=2000)
+    (action,) = due_actions(policy, grown, CHAIN, minutes(20))
+    assert [r.name for r in action.recipients] == ["cho", "#pr-leads"]
+    assert action.mention == "#pr-leads"
+
+
 def test_reach_growth_of_an_unclaimed_complaint_is_left_to_the_steps() -> None:
     assert keys(view(reach=50_000), minutes(1)) == []
 
