@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -94,7 +94,7 @@ def serve(
         int, typer.Option(help="port for the Prefect server started when PREFECT_API_URL is unset")
     ] = 4200,
 ) -> None:
-    """Run the monitor flow on a schedule, and the escalation flow every minute.
+    """Run the monitor flow on a schedule.
 
     Uses the Prefect server at $PREFECT_API_URL, or starts one on 127.0.0.1 for as long as
     this command runs (Prefect's ephemeral mode cannot schedule).
@@ -106,40 +106,12 @@ def serve(
     config_path = str(resolve_config_path(config).resolve())
     try:
         with prefect_server(prefect_port) as api_url:
-            console.print(
-                f"Prefect API: {api_url}; monitoring every {interval} s, escalating every "
-                "minute. Ctrl-C stops."
-            )
-            from prefect import serve as serve_deployments
-            from prefect.deployments.runner import RunnerDeployment
+            console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
+            from flows.escalation import serve_with_escalation
 
-            from flows.escalation import ESCALATION_INTERVAL_SECONDS, escalate
-            from flows.monitor import monitor
-
-            # concurrency_limit=1: a pass that overruns its interval delays the next, never
-            # overlaps it; the escalation pass runs beside a long monitoring pass.
-            parameters = {"config_path": config_path}
-            serve_deployments(
-                cast(
-                    RunnerDeployment,
-                    monitor.to_deployment(
-                        name="uproar-monitor",
-                        interval=interval,
-                        parameters=parameters,
-                        concurrency_limit=1,
-                    ),
-                ),
-                cast(
-                    RunnerDeployment,
-                    escalate.to_deployment(
-                        name="uproar-escalate",
-                        interval=ESCALATION_INTERVAL_SECONDS,
-                        parameters=parameters,
-                        concurrency_limit=1,
-                    ),
-                ),
-                limit=2,
-            )
+            # the monitor every `interval` and the escalate flow every minute; neither
+            # overlaps itself (a pass that overruns delays the next)
+            serve_with_escalation(config_path, interval)
     except PrefectServerError as exc:
         raise _fail(str(exc)) from None
 
