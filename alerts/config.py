@@ -527,3 +527,92 @@ class SlackSettings(_Settings):
                 f"export {self.token_env}=xoxb-... ([slack] token_env in uproar.toml names it)"
             )
         return value
+
+
+# ---------------------------------------------------------------- escalation
+
+EscalationRole = Literal["primary", "secondary", "lead"]
+DeadlineNotifyRole = Literal["owner", "primary", "secondary", "lead"]
+_DEFAULT_DEADLINE_NOTIFY: tuple[DeadlineNotifyRole, ...] = ("owner", "secondary", "lead")
+_DEFAULT_GROWTH_NOTIFY: tuple[DeadlineNotifyRole, ...] = ("owner",)
+_POLICY_KEYS = (
+    "steps",
+    "repeat",
+    "remind_before",
+    "deadline_missed_notify",
+    "reach_growth_factor",
+    "reach_growth_notify",
+)
+
+
+class EscalationStep(_Settings):
+    """One step of an escalation policy (GoAlert's step): whom to notify, then how long to
+    wait for a claim before the next step."""
+
+    notify: list[EscalationRole] = Field(min_length=1)
+    wait: Duration
+
+
+def _default_steps() -> list[EscalationStep]:
+    return [
+        EscalationStep(notify=["primary"], wait=timedelta(minutes=5)),
+        EscalationStep(notify=["primary", "secondary"], wait=timedelta(minutes=5)),
+        EscalationStep(notify=["lead"], wait=timedelta(minutes=20)),
+    ]
+
+
+class EscalationPolicy(_Settings):
+    """What happens to a complaint over time, as data; ``alerts.escalation.due_actions``
+    turns it into the actions due at a moment.
+
+    ``steps`` run while nobody has claimed the complaint, ``repeat`` more times after the
+    last; ``remind_before`` reminds the owner (the on-duty primary while unclaimed) that a
+    response or resolution deadline is near; a missed deadline notifies
+    ``deadline_missed_notify``; an owned complaint whose reach grows ``reach_growth_factor``
+    times since it was last announced notifies ``reach_growth_notify`` (its owner) again.
+    """
+
+    steps: list[EscalationStep] = Field(default_factory=_default_steps, min_length=1)
+    repeat: int = Field(default=2, ge=0, le=100)
+    remind_before: list[Duration] = Field(default_factory=lambda: [timedelta(minutes=10)])
+    deadline_missed_notify: list[DeadlineNotifyRole] = Field(
+        default_factory=lambda: list(_DEFAULT_DEADLINE_NOTIFY)
+    )
+    reach_growth_factor: float = Field(default=2.0, gt=1.0)
+    reach_growth_notify: list[DeadlineNotifyRole] = Field(
+        default_factory=lambda: list(_DEFAULT_GROWTH_NOTIFY), min_length=1
+    )
+
+
+class EscalationSettings(EscalationPolicy):
+    """``[escalation]``: the policy for every priority, and ``[escalation.P1]`` (P2, P3) to
+    change some keys for one priority. Who the primary, secondary and PR lead are is the
+    rota's business (``[rota] lead``, ``secondary_layers``)."""
+
+    enabled: bool = True
+    P1: EscalationPolicy | None = None
+    P2: EscalationPolicy | None = None
+    P3: EscalationPolicy | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _priorities_inherit(cls, data: Any) -> Any:
+        """``[escalation.P1] repeat = 5`` keeps every other key of ``[escalation]``."""
+        if not isinstance(data, Mapping):
+            return data
+        merged = dict(data)
+        shared = {key: data[key] for key in _POLICY_KEYS if key in data}
+        for priority in PRIORITIES:
+            override = data.get(priority)
+            if isinstance(override, Mapping):
+                merged[priority] = {**shared, **override}
+        return merged
+
+    def policy_for(self, priority: str) -> EscalationPolicy:
+        """The policy of ``priority``: its own table, else the shared one."""
+        if priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {priority!r}: expected one of {PRIORITIES}")
+        own: EscalationPolicy | None = getattr(self, priority)
+        if own is not None:
+            return own
+        return EscalationPolicy.model_validate({key: getattr(self, key) for key in _POLICY_KEYS})

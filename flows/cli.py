@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from flows.cli_complaints import complaints_app
+from flows.cli_escalation import escalate_app
 from flows.cli_rota import rota_app
 from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
 from flows.environment import prepare_environment
@@ -31,6 +32,7 @@ app.add_typer(complaints_app, name="complaints")
 app.add_typer(db_app, name="db")
 app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(sources_app, name="sources")
+app.add_typer(escalate_app, name="escalate")
 app.add_typer(rota_app, name="rota")
 
 # Piped output gets room for whole tables rather than rich's 80-column default.
@@ -105,15 +107,11 @@ def serve(
     try:
         with prefect_server(prefect_port) as api_url:
             console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
-            from flows.monitor import monitor
+            from flows.escalation import serve_with_escalation
 
-            # limit=1: a pass that overruns its interval delays the next, never overlaps it.
-            monitor.serve(
-                name="uproar-monitor",
-                interval=interval,
-                parameters={"config_path": config_path},
-                limit=1,
-            )
+            # the monitor every `interval` and the escalate flow every minute; neither
+            # overlaps itself (a pass that overruns delays the next)
+            serve_with_escalation(config_path, interval)
     except PrefectServerError as exc:
         raise _fail(str(exc)) from None
 

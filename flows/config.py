@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from alerts.config import (
     DeadlineSettings,
+    EscalationSettings,
     RotaSettings,
     SlackSettings,
     ThresholdSettings,
@@ -49,6 +50,7 @@ class UproarConfig(BaseModel):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     rota: RotaSettings = Field(default_factory=RotaSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
 

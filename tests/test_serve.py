@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
@@ -37,6 +38,19 @@ def _posts(url: str) -> int:
         engine.dispose()
 
 
+def _started_runs(api_url: str, flow_name: str) -> int:
+    """Runs of ``flow_name`` the scheduler handed to the runner (started or finished)."""
+    states = ["PENDING", "RUNNING", "COMPLETED"]
+    body = {
+        "flows": {"name": {"any_": [flow_name]}},
+        "flow_runs": {"state": {"type": {"any_": states}}},
+    }
+    try:
+        return len(httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=5).json())
+    except (httpx.HTTPError, ValueError):  # not up yet
+        return 0
+
+
 def test_serve_starts_a_prefect_server_and_runs_the_monitor_on_schedule(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'served.db'}"
     env = {
@@ -50,6 +64,9 @@ def test_serve_starts_a_prefect_server_and_runs_the_monitor_on_schedule(tmp_path
         DEMO_SLACK_TOKEN_ENV: "xoxb-test",
         "PREFECT_LOGGING_LEVEL": "WARNING",
     }
+    port = _free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    escalations = 0
     with SampleServer() as sample, LocalSlackServer(channels=("larkspur-alerts",)) as slack:
         config = write_demo_config(tmp_path, sample.base_url, slack.base_url)
         command = [
@@ -62,7 +79,7 @@ def test_serve_starts_a_prefect_server_and_runs_the_monitor_on_schedule(tmp_path
             "--interval",
             "5",
             "--prefect-port",
-            str(_free_port()),
+            str(port),
         ]
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -70,7 +87,8 @@ def test_serve_starts_a_prefect_server_and_runs_the_monitor_on_schedule(tmp_path
         try:
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline and process.poll() is None:
-                if _posts(database) > 0 and slack.messages:
+                escalations = _started_runs(api_url, "escalate")
+                if _posts(database) > 0 and slack.messages and escalations:
                     break
                 time.sleep(2)
         finally:
@@ -82,3 +100,4 @@ def test_serve_starts_a_prefect_server_and_runs_the_monitor_on_schedule(tmp_path
                 output, _ = process.communicate()
     assert _posts(database) >= 50, output[-3000:]
     assert slack.messages, output[-3000:]
+    assert escalations >= 1, output[-3000:]  # the escalate flow runs beside the monitor

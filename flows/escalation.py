@@ -1,0 +1,106 @@
+"""The ``escalate`` flow: every minute, write the escalation actions that are due into the
+outbox, then deliver the outbox.
+
+Running it twice in the same minute, or again after a crash, sends nothing twice: see
+:mod:`alerts.escalation_pass`. The flow only composes tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from alerts.config import ConfigError as AlertsConfigError
+from alerts.escalation_pass import EscalationReport, escalate_complaints
+from alerts.outbox import DeliveryReport, deliver_pending
+from alerts.rota_changes import load_rota
+from flows.config import UproarConfig, load_config
+from flows.delivery import build_sender
+from storage.db import database, session_scope
+from storage.models import Notification
+from storage.types import utcnow
+
+ESCALATION_INTERVAL_SECONDS = 60
+
+
+@dataclass
+class EscalationSummary:
+    """What one escalation pass wrote and what the outbox then delivered."""
+
+    escalation: EscalationReport
+    delivery: DeliveryReport | None = None
+
+
+@task(name="escalate-complaints", cache_policy=NO_CACHE)
+def escalate_due(config: UproarConfig, now: datetime) -> EscalationReport:
+    """Write every escalation, reminder and missed deadline due at ``now``."""
+    with database(config.database.url, upgrade_schema=False) as factory:
+        with factory() as session:
+            rota = load_rota(session, config.rota, since=now)  # config + stored changes
+        report = escalate_complaints(
+            factory, config.escalation, rota, now, channel=config.slack.channel
+        )
+    logger = get_run_logger()
+    for error in report.errors:
+        logger.warning("%s", error)
+    return report
+
+
+@task(name="deliver-escalations", cache_policy=NO_CACHE)
+def deliver_outbox(config: UproarConfig, now: datetime) -> DeliveryReport:
+    """Send what the outbox holds, as the monitor flow does (this module does not import
+    flows.monitor: it would load the sentiment model's libraries every minute)."""
+    with database(config.database.url, upgrade_schema=False) as factory:
+        try:
+            sender = build_sender(config.slack)
+        except AlertsConfigError as exc:
+            with session_scope(factory) as session:
+                pending = (
+                    session.query(Notification).filter(Notification.status == "pending").count()
+                )
+            return DeliveryReport(pending=pending, errors=[f"alerts not sent: {exc}"])
+        return deliver_pending(factory, sender, now)
+
+
+@flow(name="escalate")
+def escalate(config_path: str, now: datetime | None = None) -> EscalationSummary:
+    """One escalation pass over every live complaint in ``config_path``'s database."""
+    config = load_config(config_path)
+    moment = now or utcnow()
+    with database(config.database.url):
+        pass  # upgrade the schema once, before the tasks read it
+    summary = EscalationSummary(escalation=escalate_due(config, moment))
+    summary.delivery = deliver_outbox(config, moment)
+    return summary
+
+
+def serve_with_escalation(config_path: str, monitor_interval: int) -> None:
+    """Serve the monitor flow every ``monitor_interval`` seconds and the escalate flow every
+    minute until interrupted (``uproar serve``). ``concurrency_limit=1``: a pass that
+    overruns its interval delays the next, never overlaps it; the escalate flow runs beside
+    a long monitoring pass."""
+    from prefect import serve
+    from prefect.deployments.runner import RunnerDeployment
+
+    from flows.monitor import monitor  # heavy (the sentiment model): only when serving
+
+    parameters = {"config_path": config_path}
+    deployments = [
+        monitor.to_deployment(
+            name="uproar-monitor",
+            interval=monitor_interval,
+            parameters=parameters,
+            concurrency_limit=1,
+        ),
+        escalate.to_deployment(
+            name="uproar-escalate",
+            interval=ESCALATION_INTERVAL_SECONDS,
+            parameters=parameters,
+            concurrency_limit=1,
+        ),
+    ]
+    serve(*[cast(RunnerDeployment, deployment) for deployment in deployments], limit=2)
