@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.config import DEFAULT_CHANNEL, RotaSettings
@@ -17,6 +18,7 @@ from storage.models import Complaint, ComplaintEvent, Notification
 from storage.privacy import mask_personal_data
 
 EVENT_KIND = "complaint_event"
+OPENED_KIND = "complaint_opened"
 
 
 def slack_mention(rota: RotaSettings, complaint: Complaint) -> str | None:
@@ -34,6 +36,17 @@ def slack_mention(rota: RotaSettings, complaint: Complaint) -> str | None:
     return None
 
 
+def thread_channel(session: Session, complaint_id: int) -> str:
+    """The channel of the complaint's opening alert, whose thread later events join."""
+    channel = session.execute(
+        select(Notification.channel)
+        .where(Notification.complaint_id == complaint_id, Notification.kind == OPENED_KIND)
+        .order_by(Notification.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return channel or DEFAULT_CHANNEL
+
+
 def record_event(
     session: Session,
     complaint: Complaint,
@@ -44,11 +57,14 @@ def record_event(
     text: str,
     *,
     mention: str | None = None,
-    channel: str = DEFAULT_CHANNEL,
+    channel: str | None = None,
     notify: bool = True,
+    key: str | None = None,
 ) -> ComplaintEvent:
     """Add the audit event and (unless ``notify`` is False) its outbox notification;
-    ``text`` is masked here."""
+    ``text`` is masked here. ``channel`` defaults to the channel of the complaint's opening
+    alert (the event is a reply in its thread); ``key`` replaces the default notification
+    key when the caller needs its own idempotency key (escalation steps)."""
     row = ComplaintEvent(
         complaint_id=complaint.id, actor=actor, action=event, at=now, detail=detail
     )
@@ -58,10 +74,10 @@ def record_event(
         return row
     session.add(
         Notification(
-            key=f"complaint:{complaint.id}:{event}:{row.id}",
+            key=key or f"complaint:{complaint.id}:{event}:{row.id}",
             complaint_id=complaint.id,
             kind=EVENT_KIND,
-            channel=channel,
+            channel=channel or thread_channel(session, complaint.id),
             payload={
                 "complaint_id": complaint.id,
                 "event": event,
@@ -70,6 +86,9 @@ def record_event(
                 "detail": detail,
                 "text": mask_personal_data(text),
                 "mention": mention,
+                # the complaint as it stands after this event, for the alert's chat.update
+                "status": complaint.status,
+                "owner": complaint.owner,
             },
             status="pending",
             attempts=0,

@@ -123,7 +123,7 @@ def write_action(session: Session, action: Action, now: datetime, channel: str) 
         SYSTEM_ACTOR,
         now,
         {**action.detail, "key": action.key},
-        action.summary,
+        f"#{complaint.id} {action.summary}",
         mention=action.mention,
         key=action.key,
     )

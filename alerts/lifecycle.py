@@ -32,10 +32,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, update
 from sqlalchemy.orm import Session
 
-from alerts.complaint_events import record_event
+from alerts.complaint_events import record_event, thread_channel
 from alerts.complaint_states import (
     ACTIVE,
     EVENTS,
@@ -49,9 +49,8 @@ from alerts.complaint_states import (
     paused_for,
     verdict,
 )
-from alerts.config import DEFAULT_CHANNEL
 from alerts.errors import AlreadyClaimed, ComplaintNotFound, InvalidTransition
-from storage.models import Complaint, ComplaintEvent, Notification
+from storage.models import Complaint, ComplaintEvent
 from storage.privacy import mask_personal_data
 
 OPENED_KIND = "complaint_opened"
@@ -379,17 +378,6 @@ def _end_pause(complaint: Complaint, now: datetime) -> timedelta:
     return waited
 
 
-def _thread_channel(session: Session, complaint_id: int) -> str:
-    """The channel of the complaint's opening alert, whose thread the event joins."""
-    channel = session.execute(
-        select(Notification.channel)
-        .where(Notification.complaint_id == complaint_id, Notification.kind == OPENED_KIND)
-        .order_by(Notification.id)
-        .limit(1)
-    ).scalar_one_or_none()
-    return channel or DEFAULT_CHANNEL
-
-
 def _record(
     session: Session,
     complaint: Complaint,
@@ -411,7 +399,7 @@ def _record(
         now,
         detail,
         text,
-        channel=_thread_channel(session, complaint.id),
+        channel=thread_channel(session, complaint.id),
     )
     session.flush()
     return row

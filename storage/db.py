@@ -36,10 +36,6 @@ def _normalise_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite opens transactions itself, lazily, and not for SAVEPOINT: a savepoint taken
-    # before any write then starts the transaction and its RELEASE commits it, half a unit
-    # of work. Let SQLAlchemy say BEGIN instead (its documented pysqlite recipe).
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -48,8 +44,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+def _sqlite_savepoint(connection: Any, _name: str | None) -> None:
+    """pysqlite opens transactions itself, lazily before the first write, and not for a
+    SAVEPOINT: a savepoint taken before any write would start the transaction itself, and
+    its RELEASE would commit it — half a unit of work. Open the transaction first."""
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -62,7 +63,7 @@ def make_engine(url: str) -> Engine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "savepoint", _sqlite_savepoint)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
