@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol, TextIO, TypeVar
 from urllib.error import URLError
 
@@ -372,8 +373,11 @@ class SlackSender:
             for _ in range(HISTORY_PAGES):
                 page = self._call(
                     "conversations.list",
-                    lambda cursor=cursor: self.client.conversations_list(
-                        cursor=cursor, limit=HISTORY_PAGE, types="public_channel,private_channel"
+                    partial(
+                        self.client.conversations_list,
+                        cursor=cursor,
+                        limit=HISTORY_PAGE,
+                        types="public_channel,private_channel",
                     ),
                 )
                 for found in page.get("channels") or []:
@@ -397,7 +401,8 @@ class SlackSender:
             if thread_ts:
                 page = self._call(
                     "conversations.replies",
-                    lambda cursor=cursor: self.client.conversations_replies(
+                    partial(
+                        self.client.conversations_replies,
                         channel=channel_id,
                         ts=thread_ts,
                         cursor=cursor,
@@ -408,7 +413,8 @@ class SlackSender:
             else:
                 page = self._call(
                     "conversations.history",
-                    lambda cursor=cursor: self.client.conversations_history(
+                    partial(
+                        self.client.conversations_history,
                         channel=channel_id,
                         oldest=oldest,
                         cursor=cursor,
