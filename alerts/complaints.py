@@ -18,11 +18,13 @@ from alerts.config import (
     DeadlineSettings,
     RotaSettings,
     ThresholdSettings,
+    TriageSettings,
 )
+from alerts.priority import assess_priority
 from alerts.reach import estimated_reach
 from alerts.rota import on_duty_at
 from alerts.slack import complaint_message
-from alerts.triage import deadlines_for, is_complaint, priority_for
+from alerts.triage import deadlines_for, is_complaint
 from storage.models import Complaint, ComplaintEvent, Notification, Post, SentimentScore
 
 SYSTEM_ACTOR = "uproar"
@@ -64,14 +66,18 @@ def open_complaints(
     model_version: str | None = None,
     *,
     channel: str = DEFAULT_CHANNEL,
+    triage: TriageSettings | None = None,
 ) -> list[Complaint]:
     """Open a complaint (with audit event and outbox notification) for every scored post
     that :func:`alerts.triage.is_complaint` accepts and that has none yet.
 
     With ``model_version`` only that model's scores count; otherwise each post's newest
-    score. The caller commits. A post never gets two complaints: the query skips posts that
-    have one, and the unique ``complaints.post_id`` stops a concurrent run (that post is
-    then skipped here, inside a savepoint, without undoing the others).
+    score. Priority follows ``triage`` (:mod:`alerts.priority`; growth and repeat status
+    are not known when a complaint opens, so they count as 0 / no); deadlines follow the
+    priority and the category. The caller commits. A post never gets two complaints: the
+    query skips posts that have one, and the unique ``complaints.post_id`` stops a
+    concurrent run (that post is then skipped here, inside a savepoint, without undoing
+    the others).
     """
     opened: list[Complaint] = []
     responder = on_duty_at(rota, now)
@@ -87,8 +93,18 @@ def open_complaints(
         )
         if not is_complaint(score.negative, reach, thresholds):
             continue
-        priority = priority_for(reach, score.negative, post.author_followers, thresholds)
-        due = deadlines_for(priority, now, deadlines)
+        assessed = assess_priority(
+            negativity=score.negative,
+            reach=reach,
+            growth_per_hour=0.0,
+            followers=post.author_followers,
+            category=score.category,
+            repeat=False,
+            thresholds=thresholds,
+            settings=triage or TriageSettings(),
+        )
+        priority = assessed.priority
+        due = deadlines_for(priority, now, deadlines, score.category)
         complaint = Complaint(
             post_id=post.id,
             watch=post.watch,
@@ -120,6 +136,8 @@ def open_complaints(
                 detail={
                     "reach": reach,
                     "priority": priority,
+                    "priority_score": assessed.score,
+                    "priority_reasons": list(assessed.reasons),
                     "on_duty": complaint.on_duty,
                     "negativity": round(score.negative, 4),
                     "model_version": score.model_version,

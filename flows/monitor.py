@@ -126,6 +126,7 @@ def open_new_complaints(config: UproarConfig, now: datetime) -> list[OpenedCompl
             rota=config.rota,
             now=now,
             channel=config.slack.channel,
+            triage=config.triage,
         )
         return [
             OpenedComplaint(
