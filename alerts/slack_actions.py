@@ -23,6 +23,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.config import Responder, RotaSettings
+from alerts.errors import AlreadyClaimed, ComplaintError
 from alerts.slack_blocks import (
     ACTION_IDS,
     CLAIM,
@@ -43,7 +44,8 @@ RESPONSE_TIMEOUT_SECONDS = 5
 
 
 class Desk(Protocol):
-    """The complaint lifecycle (alerts.lifecycle, CONTRACTS.md): the caller commits."""
+    """The complaint lifecycle: the module alerts.lifecycle (CONTRACTS.md) is one; it
+    raises alerts.errors and leaves the commit to the caller."""
 
     def claim(
         self, session: Session, complaint_id: int, actor: str, now: datetime, *, take_over: bool
@@ -222,15 +224,13 @@ class ActionHandler:
                 return self._owner_told(complaint.id, owner, rota, verb)
             try:
                 self._call_desk(session, click, actor, now)
-            except Exception as exc:
+            except AlreadyClaimed as exc:  # lost a race: someone else got there first
                 session.rollback()
-                lost_to = getattr(exc, "owner", None)  # AlreadyClaimed(owner): lost the race
-                if isinstance(lost_to, str) and lost_to != actor:
-                    return self._owner_told(click.complaint_id, lost_to, rota, "claim")
-                if _is_desk_refusal(exc):
-                    told = f"Complaint #{click.complaint_id}: {escape(str(exc))}"
-                    return Outcome("refused", told)
-                raise
+                verb = "claim" if click.action_id in (CLAIM, TAKE_OVER) else "change"
+                return self._owner_told(click.complaint_id, exc.owner, rota, verb)
+            except ComplaintError as exc:
+                session.rollback()
+                return Outcome("refused", f"Complaint #{click.complaint_id}: {escape(str(exc))}")
             session.commit()
         return Outcome("done")
 
@@ -243,10 +243,3 @@ class ActionHandler:
             self.desk.resolve(session, complaint_id, actor, now)
         elif click.action_id == DISMISS:
             self.desk.dismiss(session, complaint_id, actor, now)
-
-
-def _is_desk_refusal(exc: Exception) -> bool:
-    """The desk's own errors (alerts.errors.ComplaintError and subclasses: not found,
-    invalid transition, already claimed), told apart from crashes by their hierarchy's name
-    so this module does not need the desk at import time."""
-    return any(cls.__name__ == "ComplaintError" for cls in type(exc).__mro__)

@@ -89,19 +89,27 @@ def serve(
     prefect_port: Annotated[
         int, typer.Option(help="port for the Prefect server started when PREFECT_API_URL is unset")
     ] = 4200,
+    slack_port: Annotated[
+        int | None,
+        typer.Option(help="port of the Slack buttons endpoint (default: [slack] actions_port)"),
+    ] = None,
 ) -> None:
-    """Run the monitor flow on a schedule.
+    """Run the monitor flow on a schedule, and the Slack buttons endpoint beside it.
 
     Uses the Prefect server at $PREFECT_API_URL, or starts one on 127.0.0.1 for as long as
     this command runs (Prefect's ephemeral mode cannot schedule).
     """
     prepare_environment()
-    _load(config)
+    loaded = _load(config)
     from flows.prefect_server import PrefectServerError, prefect_server
+    from flows.slack_server import slack_actions
 
     config_path = str(resolve_config_path(config).resolve())
     try:
-        with prefect_server(prefect_port) as api_url:
+        with (
+            slack_actions(loaded, slack_port, lambda line: console.print(line, highlight=False)),
+            prefect_server(prefect_port) as api_url,
+        ):
             console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
             from flows.monitor import monitor
 
@@ -112,7 +120,7 @@ def serve(
                 parameters={"config_path": config_path},
                 limit=1,
             )
-    except PrefectServerError as exc:
+    except (PrefectServerError, OSError) as exc:
         raise _fail(str(exc)) from None
 
 
