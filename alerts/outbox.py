@@ -31,8 +31,9 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.config import RotaSettings
@@ -168,10 +169,25 @@ def _claim(
                 digest, status = message_digest(payload), complaint.status
         check_first = notification.status == "sending" or notification.attempts > 0
         token = uuid.uuid4().hex
-        notification.status = "sending"
-        notification.claim_token = token
-        notification.sending_at = now
-        notification.attempts += 1
+        # Conditional on what we read, so two workers cannot both claim the row where
+        # SKIP LOCKED means nothing (SQLite serialises writers but not our reads).
+        claimed = session.execute(
+            update(Notification)
+            .where(
+                Notification.id == notification_id,
+                Notification.attempts == notification.attempts,
+                _claimable(now, lease),
+            )
+            .values(
+                status="sending",
+                claim_token=token,
+                sending_at=now,
+                attempts=notification.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if cast(CursorResult[Any], claimed).rowcount != 1:
+            return None  # another worker claimed it between our read and our write
         message = OutgoingMessage(
             key=notification.key,
             kind=notification.kind,
