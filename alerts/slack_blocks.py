@@ -232,9 +232,7 @@ def complaint_message(
     if complaint.kind == "spike":
         notes.append("Spike: many people complaining at once")
     if complaint.repeat_of_id:
-        notes.append(
-            f":repeat: repeat complaint: this author complained before (#{complaint.repeat_of_id})"
-        )
+        notes.append(f"Repeat: this author complained before (#{complaint.repeat_of_id})")
     if context.grouped_posts:
         plural = "s" if context.grouped_posts != 1 else ""
         notes.append(f"Grouped: {context.grouped_posts} more post{plural} about the same story")
