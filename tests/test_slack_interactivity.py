@@ -23,8 +23,9 @@ from alerts.outbox import deliver_pending
 from alerts.slack_actions import ActionHandler, Desk
 from alerts.slack_app import ACTIONS_PATH, RequestVerifier, create_slack_app
 from alerts.slack_blocks import CLAIM, DISMISS, RESOLVE, TAKE_OVER
-from flows.slack_server import running
-from storage.db import session_scope
+from flows.config import UproarConfig
+from flows.slack_server import running, slack_actions
+from storage.db import open_database, session_scope
 from storage.models import ComplaintEvent
 from tests.slack_helpers import (
     ANA,
@@ -300,3 +301,50 @@ def test_two_responders_claim_at_once_one_wins_the_other_is_told(
     assert [a for a, _ in events(session_factory, alert)] == ["opened", "claimed"]
     parent = slack.top_level()[0]
     assert len(slack.replies(parent["ts"])) == 1  # one "claimed" reply, not two
+
+
+# ---------------------------------------------------------------- as `uproar serve` runs it
+
+
+def served_config(database_url: str, slack: LocalSlackServer) -> UproarConfig:
+    return UproarConfig.model_validate(
+        {
+            "database": {"url": database_url},
+            "slack": {"enabled": True, "base_url": slack.base_url, "token_env": "UPROAR_T"},
+            "rota": ROTA.model_dump(),
+        }
+    )
+
+
+def test_serve_runs_the_endpoint_from_the_config(
+    sqlite_url, slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, factory = open_database(sqlite_url)
+    complaint_id = open_complaint(factory)
+    deliver_pending(factory, sender_for(slack), NOW, rota=ROTA)
+    monkeypatch.setenv("UPROAR_T", TOKEN)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    said: list[str] = []
+    config = served_config(sqlite_url, slack)
+    with slack_actions(config, 0, said.append) as url:
+        assert url is not None and said == [f"Slack interactivity endpoint: {url}{ACTIONS_PATH}"]
+        assert httpx.get(url + "/healthz").json() == {"ok": True}
+        body = click_body(CLAIM, complaint_id, BEN, slack.response_url())
+        headers = signed_headers(SECRET, int(time.time()), body)
+        assert httpx.post(url + ACTIONS_PATH, content=body, headers=headers).status_code == 200
+        wait_for(lambda: len(slack.updates) == 1, "the alert to show ben as owner")
+    assert complaint(factory, complaint_id).owner == "ben"
+    assert f"owner <@{BEN}>" in str(slack.updates[0]["blocks"])
+    engine.dispose()
+
+
+def test_serve_without_a_signing_secret_leaves_the_buttons_off(
+    sqlite_url, slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPROAR_T", TOKEN)
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    said: list[str] = []
+    with slack_actions(served_config(sqlite_url, slack), 0, said.append) as url:
+        assert url is None
+    (line,) = said
+    assert line.startswith("Slack buttons off:") and "SLACK_SIGNING_SECRET is not set" in line
