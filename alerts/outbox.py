@@ -61,8 +61,9 @@ WAITING = ("pending", "sending")
 class DeliveryReport:
     """What one :func:`deliver_pending` run did. ``pending`` counts rows still waiting
     afterwards (due or not, including ones left ``sending``); ``gave_up`` the rows marked
-    failed in this run; ``recovered`` rows found already posted after a crash; ``updated``
-    parent messages rewritten with chat.update."""
+    failed in this run; ``recovered`` rows delivered after an earlier attempt of unknown
+    outcome (looked up in Slack first, posted only if absent); ``updated`` alerts
+    rewritten with chat.update."""
 
     delivered: int = 0
     failed: int = 0
@@ -116,12 +117,19 @@ def _thread_of(
 ) -> tuple[str, str] | bool | None:
     """The parent (channel, ts) to reply under; None: post at the top level; False: wait,
     the parent is still on its way."""
-    parent = session.execute(
-        select(Notification).where(
-            Notification.complaint_id == notification.complaint_id,
-            Notification.kind == OPENED_KIND,
+    parent = (
+        session.execute(
+            select(Notification)
+            .where(
+                Notification.complaint_id == notification.complaint_id,
+                Notification.kind == OPENED_KIND,
+            )
+            .order_by(Notification.id)
+            .limit(1)
         )
-    ).scalar_one_or_none()
+        .scalars()
+        .first()
+    )
     if parent is None or parent.status == "failed":
         return None
     if parent.status in WAITING:

@@ -185,7 +185,7 @@ class RetryPolicy:
     ``base_seconds`` up to ``max_seconds``; a Retry-After up to ``max_retry_after`` is
     waited out here, a longer one is handed back to the outbox."""
 
-    attempts: int = 4
+    attempts: int = 3
     base_seconds: float = 1.0
     max_seconds: float = 8.0
     max_retry_after: float = 30.0
