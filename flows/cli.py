@@ -91,7 +91,7 @@ def serve(
     ] = 4200,
     slack_port: Annotated[
         int | None,
-        typer.Option(help="port of the Slack buttons endpoint (default: [slack] actions_port)"),
+        typer.Option(help="Slack buttons endpoint port (default: slack.actions_port)"),
     ] = None,
 ) -> None:
     """Run the monitor flow on a schedule, and the Slack buttons endpoint beside it.
