@@ -31,5 +31,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("notifications") as batch:
-        for column in ("shown_digest", "shown_status", "sending_at", "claim_token", "slack_channel"):
+        for column in (
+            "shown_digest",
+            "shown_status",
+            "sending_at",
+            "claim_token",
+            "slack_channel",
+        ):
             batch.drop_column(column)
