@@ -23,9 +23,11 @@ Everything else raises :class:`~alerts.errors.InvalidTransition`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
+from alerts.config import format_duration
 from alerts.errors import InvalidTransition
 
 Status = Literal["open", "claimed", "responded", "waiting", "resolved", "dismissed"]
@@ -151,3 +153,81 @@ def effective_resolution_due(
 def time_left(due_at: datetime, now: datetime) -> timedelta:
     """Time until ``due_at`` (negative when overdue)."""
     return due_at - now
+
+
+def duration(span: timedelta) -> str:
+    """``"1h5m"``: a span as :func:`alerts.config.format_duration` writes it (never negative)."""
+    return format_duration(timedelta(seconds=max(int(span.total_seconds()), 0)))
+
+
+def verdict(done_at: datetime, due_at: datetime) -> str:
+    """``"in time"`` or ``"12m late"``."""
+    if met(done_at, due_at):
+        return "in time"
+    return f"{duration(done_at - due_at)} late"
+
+
+def clock(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# ---------------------------------------------------------------- where each deadline stands
+
+
+class DeadlineClock(Protocol):
+    """What :func:`deadline_states` reads: a :class:`~storage.models.Complaint` has it."""
+
+    status: str
+    ack_due_at: datetime
+    response_due_at: datetime
+    resolution_due_at: datetime
+    claimed_at: datetime | None
+    responded_at: datetime | None
+    resolved_at: datetime | None
+    paused_at: datetime | None
+    ack_met: bool | None
+    response_met: bool | None
+    resolution_met: bool | None
+
+
+@dataclass(frozen=True)
+class DeadlineState:
+    """One deadline at ``now``: hit or missed once decided, else the time left (negative
+    when overdue); ``paused`` while the resolution clock waits on the customer."""
+
+    name: Literal["acknowledge", "response", "resolution"]
+    due_at: datetime
+    met: bool | None
+    done_at: datetime | None
+    left: timedelta | None
+    paused: bool = False
+    closed: bool = False
+
+
+def deadline_states(complaint: DeadlineClock, now: datetime) -> tuple[DeadlineState, ...]:
+    """Acknowledge, response and resolution deadlines of ``complaint`` at ``now``.
+
+    A dismissed complaint leaves its undecided deadlines ``closed`` (no verdict, no
+    countdown); a paused resolution deadline shows the time left when work resumes.
+    """
+    closed = complaint.status in CLOSED
+    rows: list[DeadlineState] = []
+    resolution_due = effective_resolution_due(complaint.resolution_due_at, complaint.paused_at, now)
+    for name, due, met_value, done in (
+        ("acknowledge", complaint.ack_due_at, complaint.ack_met, complaint.claimed_at),
+        ("response", complaint.response_due_at, complaint.response_met, complaint.responded_at),
+        ("resolution", resolution_due, complaint.resolution_met, complaint.resolved_at),
+    ):
+        decided = met_value is not None
+        rows.append(
+            DeadlineState(
+                name=name,  # type: ignore[arg-type]
+                due_at=due,
+                met=met_value,
+                done_at=done,
+                left=None if decided or closed else time_left(due, now),
+                paused=name == "resolution" and complaint.paused_at is not None,
+                closed=closed and not decided,
+            )
+        )
+    return tuple(rows)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from alerts.config import (
     DEFAULT_CHANNEL,
@@ -20,6 +20,7 @@ from alerts.config import (
     ThresholdSettings,
     TriageSettings,
 )
+from alerts.errors import ComplaintNotFound
 from alerts.priority import assess_priority
 from alerts.reach import estimated_reach
 from alerts.rota import on_duty_at
@@ -161,9 +162,26 @@ def open_complaints(
     return opened
 
 
-def list_complaints(session: Session, status: str | None = None) -> list[Complaint]:
-    """Complaints, newest first, optionally only those with ``status``."""
+def list_complaints(
+    session: Session, status: str | None = None, priority: str | None = None
+) -> list[Complaint]:
+    """Complaints, newest first, optionally only those with ``status`` / ``priority``."""
     query = select(Complaint).order_by(Complaint.opened_at.desc(), Complaint.id.desc())
     if status is not None:
         query = query.where(Complaint.status == status)
+    if priority is not None:
+        query = query.where(Complaint.priority == priority)
     return list(session.execute(query).scalars())
+
+
+def get_complaint(session: Session, complaint_id: int) -> Complaint:
+    """One complaint with its post and audit trail; ComplaintNotFound when there is none."""
+    query = (
+        select(Complaint)
+        .where(Complaint.id == complaint_id)
+        .options(selectinload(Complaint.post), selectinload(Complaint.events))
+    )
+    complaint = session.execute(query).scalar_one_or_none()
+    if complaint is None:
+        raise ComplaintNotFound(complaint_id)
+    return complaint

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -178,6 +179,14 @@ class TriageSettings(_Settings):
     )
     unknown_category_weight: float = Field(default=0.3, ge=0.0, le=1.0)
 
+    @field_validator("repeat_at_least", mode="before")
+    @classmethod
+    def _none_switches_off(cls, value: Any) -> Any:
+        # TOML has no null: "none" (or "") is how a file says "no floor for repeats".
+        if isinstance(value, str) and value.strip().lower() in ("", "none"):
+            return None
+        return value
+
     @field_validator("category_weights")
     @classmethod
     def _weights_in_range(cls, value: dict[str, float]) -> dict[str, float]:
@@ -283,15 +292,13 @@ class Responder(_Settings):
     timezone: TimeZoneName = "UTC"
 
 
-class Shift(_Settings):
-    """A recurring duty window. ``end <= start`` means the shift runs past midnight and
-    ``end == start`` means a full 24 hours; ``days`` are the days the shift *starts* on."""
+class _Window(_Settings):
+    """A daily window on some days of the week. ``end <= start`` means the window runs past
+    midnight and ``end == start`` means a full 24 hours; ``days`` are the days it *starts* on."""
 
-    responder: str
     days: list[str] = Field(default_factory=lambda: ["daily"])
     start: Clock
     end: Clock
-    timezone: TimeZoneName | None = None
 
     @field_validator("days")
     @classmethod
@@ -309,20 +316,137 @@ class Shift(_Settings):
 
     @property
     def weekdays(self) -> frozenset[int]:
-        """The days the shift starts on, as ``date.weekday()`` numbers (Monday = 0)."""
+        """The days the window starts on, as ``date.weekday()`` numbers (Monday = 0)."""
         names: set[str] = set()
         for day in self.days:
             names.update(DAY_GROUPS.get(day, (day,)))
         return frozenset(WEEKDAYS.index(name) for name in names)
 
 
+class Shift(_Window):
+    """A fixed recurring duty window of one responder (the rota's bottom layer)."""
+
+    responder: str
+    timezone: TimeZoneName | None = None
+
+
+class Restriction(_Window):
+    """When a layer is active, in the layer's time zone (e.g. 08:00-17:00 on weekdays)."""
+
+
+ROTATION_NAMES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+
+
+def parse_rotation(value: Any) -> timedelta:
+    """``"daily"``, ``"weekly"`` or a custom length such as ``"3d"`` or ``"12h"``."""
+    if isinstance(value, str) and value.strip().lower() in ROTATION_NAMES:
+        return ROTATION_NAMES[value.strip().lower()]
+    try:
+        length = parse_duration(value)
+    except ValueError:
+        raise ValueError(
+            f'expected "daily", "weekly" or a handoff length like "3d" or "12h", found {value!r}'
+        ) from None
+    if length < timedelta(hours=1):
+        raise ValueError(f"a rotation hands off at most hourly, found {format_duration(length)}")
+    return length
+
+
+Rotation = Annotated[
+    timedelta,
+    BeforeValidator(parse_rotation),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+
+class Layer(_Settings):
+    """A rotation: ``responders`` take turns of ``rotation`` length, handing off at
+    ``handoff_time`` local time in ``timezone``, the first turn beginning on ``start_date``.
+    With ``restrictions`` the layer covers only those windows (follow-the-sun)."""
+
+    name: str = Field(min_length=1)
+    responders: list[str] = Field(min_length=1)
+    rotation: Rotation = timedelta(days=7)
+    handoff_time: Clock = time(9, 0)
+    timezone: TimeZoneName = "UTC"
+    start_date: date
+    restrictions: list[Restriction] = Field(default_factory=list)
+
+    @property
+    def anchor(self) -> datetime:
+        """The first handoff as a naive local date and time."""
+        return datetime.combine(self.start_date, self.handoff_time)
+
+
+class Override(_Settings):
+    """``covering`` is on duty instead of ``responder`` from ``start`` to ``end``; without
+    ``responder``, instead of whoever is on shift, and in any gap too."""
+
+    covering: str
+    responder: str | None = None
+    start: AwareDatetime
+    end: AwareDatetime
+    change_id: int | None = None  # set for changes stored in the database
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Override:
+        if self.end <= self.start:
+            raise ValueError(
+                f"an override must end after it starts, found {self.start} to {self.end}"
+            )
+        if self.covering == self.responder:
+            raise ValueError(f"{self.covering!r} cannot cover their own shift")
+        return self
+
+
+class ShiftRef(_Settings):
+    """One planned shift of one responder, by its interval."""
+
+    responder: str
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class Swap(_Settings):
+    """Two responders exchange two planned shifts: ``second`` takes ``first``'s and
+    ``first`` takes ``second``'s."""
+
+    first: ShiftRef
+    second: ShiftRef
+    change_id: int | None = None
+
+    @model_validator(mode="after")
+    def _two_people_two_shifts(self) -> Swap:
+        if self.first.responder == self.second.responder:
+            raise ValueError(f"a swap needs two responders, found {self.first.responder!r} twice")
+        for ref in (self.first, self.second):
+            if ref.end <= ref.start:
+                raise ValueError(
+                    f"a shift must end after it starts, found {ref.start} to {ref.end}"
+                )
+        if self.first.start < self.second.end and self.second.start < self.first.end:
+            raise ValueError("the two shifts of a swap must not overlap")
+        return self
+
+
+_CHANNEL_RE = re.compile(r"^(#[a-z0-9][a-z0-9._-]*|[CG][A-Z0-9]{6,})$")
+
+
 class RotaSettings(_Settings):
-    """Who is on duty when. The first listed shift wins where shifts overlap; ``fallback``
-    is on duty whenever no shift covers the moment."""
+    """Who is on duty when: overrides beat swapped shifts, which beat layers (the first
+    listed layer wins where layers overlap), which beat ``shifts`` (the first listed
+    shift wins); ``fallback`` is on duty whenever nothing covers the moment.
+    ``secondary_layers`` give the secondary; without them, the next responder in the
+    primary's rotation. ``lead`` (a responder or a Slack channel) is last in the chain."""
 
     responders: list[Responder] = Field(default_factory=list)
     shifts: list[Shift] = Field(default_factory=list)
+    layers: list[Layer] = Field(default_factory=list)
+    secondary_layers: list[Layer] = Field(default_factory=list)
+    overrides: list[Override] = Field(default_factory=list)
+    swaps: list[Swap] = Field(default_factory=list)
     fallback: str | None = None
+    lead: str | None = None
 
     @model_validator(mode="after")
     def _names_resolve(self) -> RotaSettings:
@@ -331,16 +455,35 @@ class RotaSettings(_Settings):
         if duplicates:
             raise ValueError(f"responder names must be unique, found duplicates: {duplicates}")
         known = set(names)
-        for index, shift in enumerate(self.shifts):
-            if shift.responder not in known:
+
+        def check(where: str, name: str | None) -> None:
+            if name is not None and name not in known:
                 raise ValueError(
-                    f"shifts[{index}] names unknown responder {shift.responder!r}; "
+                    f"{where} names unknown responder {name!r}; "
                     f"known responders: {sorted(known) or 'none'}"
                 )
-        if self.fallback is not None and self.fallback not in known:
+
+        for index, shift in enumerate(self.shifts):
+            check(f"shifts[{index}]", shift.responder)
+        layer_names = [layer.name for layer in [*self.layers, *self.secondary_layers]]
+        repeated = sorted({name for name in layer_names if layer_names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"layer names must be unique, found duplicates: {repeated}")
+        for key, layers in (("layers", self.layers), ("secondary_layers", self.secondary_layers)):
+            for index, layer in enumerate(layers):
+                for name in layer.responders:
+                    check(f"{key}[{index}] ({layer.name})", name)
+        for index, override in enumerate(self.overrides):
+            check(f"overrides[{index}]", override.covering)
+            check(f"overrides[{index}]", override.responder)
+        for index, swap in enumerate(self.swaps):
+            check(f"swaps[{index}]", swap.first.responder)
+            check(f"swaps[{index}]", swap.second.responder)
+        check("fallback", self.fallback)
+        if self.lead is not None and self.lead not in known and not _CHANNEL_RE.match(self.lead):
             raise ValueError(
-                f"fallback names unknown responder {self.fallback!r}; "
-                f"known responders: {sorted(known) or 'none'}"
+                f"lead {self.lead!r} is neither a responder nor a Slack channel; use a "
+                f'responder name, a channel like "#pr-leads" or a channel id like "C0123ABCD"'
             )
         return self
 

@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from alerts.complaints import open_complaints
 from alerts.config import ConfigError as AlertsConfigError
 from alerts.outbox import DeliveryReport, deliver_pending
+from alerts.rota_changes import load_rota
 from crawlers.health import SourceHealth
 from crawlers.runner import CrawlResult, run_crawl
 from flows.config import UproarConfig, load_config
@@ -123,7 +124,7 @@ def open_new_complaints(config: UproarConfig, now: datetime) -> list[OpenedCompl
             session,
             thresholds=config.thresholds,
             deadlines=config.deadlines,
-            rota=config.rota,
+            rota=load_rota(session, config.rota, since=now),  # config + stored overrides/swaps
             now=now,
             channel=config.slack.channel,
             triage=config.triage,

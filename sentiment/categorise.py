@@ -24,7 +24,7 @@ def categories_for(
     if not negative:
         return result
     chosen = [texts[i] for i in negative]
-    encoder: Any = getattr(model, "encoder", None)
+    encoder: Any = getattr(model, "category_encoder", None) or getattr(model, "encoder", None)
     embed = encoder.embed if encoder is not None else None
     settings = settings_for(encoder.info.package) if encoder is not None else None
     languages = [language_of(text) for text in chosen]

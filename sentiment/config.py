@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,6 +35,8 @@ class SentimentSettings(BaseModel):
     batch_size: int = Field(default=32, ge=1, le=1024)
     max_length: int = Field(default=256, ge=8, le=512)
     threads: int | None = Field(default=None, ge=1)
+    # How uproar's own e5 models run: ONNX Runtime int8 (fast) or torch float32.
+    runtime: Literal["onnx-int8", "torch"] = "onnx-int8"
     hf_model: str | None = None
     hf_labels: dict[str, ModelLabel | list[ModelLabel]] = Field(default_factory=dict)
     hf_negativity_threshold: float = Field(default=0.5, gt=0.0, le=1.0)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from sentiment.config import DEFAULT_MODEL, HF_MODEL, SentimentSettings
+from sentiment.e5.encoder import E5Encoder
 from sentiment.encoder import EMBEDDING_DIM, Encoder, file_sha256, load_encoder
 from sentiment.errors import ModelError
 from sentiment.head import LinearHead, decide_labels, load_head
@@ -31,8 +32,10 @@ from sentiment.score import LABELS, Score
 
 __all__ = ["LABELS", "HeadSpec", "ModelSpec", "Score", "SentimentModel", "load_model"]
 
-FORMAT = 2
+FORMAT = 3  # e5-small + committed LoRA adapter; 2 (MiniLM + heads) still loads
+FORMATS = (2, 3)
 SPEC_FILE = "model.json"
+ADAPTER_FILE = "adapter.safetensors"
 HEAD_FILES: dict[Language, str] = {"en": "head_en.safetensors", "zh": "head_zh.safetensors"}
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 
@@ -57,6 +60,7 @@ class ModelSpec:
     encoder_package: str
     encoder_version: str
     encoder_sha256: str
+    encoder_kind: str  # "minilm" (format 2) or "e5"
     zh_test_ids: dict[str, list[int]]
     raw: dict[str, Any]
 
@@ -85,9 +89,9 @@ def read_spec(folder: Path) -> ModelSpec:
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path} is not valid JSON: {exc}") from exc
     try:
-        if raw.get("format") != FORMAT:
+        if raw.get("format") not in FORMATS:
             raise ModelError(
-                f"{path}: key 'format' is {raw.get('format')!r}, expected {FORMAT} "
+                f"{path}: key 'format' is {raw.get('format')!r}, expected one of {FORMATS} "
                 "(one head per language); retrain with python -m sentiment.train"
             )
         if tuple(raw["labels"]) != LABELS:
@@ -104,6 +108,7 @@ def read_spec(folder: Path) -> ModelSpec:
             encoder_package=str(raw["encoder"]["package"]),
             encoder_version=str(raw["encoder"]["version"]),
             encoder_sha256=str(raw["encoder"]["weights_sha256"]),
+            encoder_kind=str(raw["encoder"].get("kind", "minilm")),
             zh_test_ids={str(k): [int(i) for i in v] for k, v in held_out.items()},
             raw=raw,
         )
@@ -131,17 +136,35 @@ class SentimentModel:
         self,
         spec: ModelSpec,
         heads: Mapping[Language, LinearHead],
-        encoder: Encoder,
+        encoder: Encoder | E5Encoder,
         batch_size: int = 32,
     ) -> None:
         self.spec = spec
         self.heads = dict(heads)
         self.encoder = encoder
         self.batch_size = batch_size
+        self._category_encoder: Encoder | E5Encoder | None = None
 
     @property
     def version(self) -> str:
         return self.spec.version
+
+    @property
+    def category_encoder(self) -> Encoder | E5Encoder:
+        """The encoder complaint categories are read with: for a fine-tuned e5 model, the base
+        e5 (the category prototypes and weights were chosen on it, and sentiment fine-tuning
+        blurs the topic information they rely on); otherwise the sentiment encoder itself."""
+        if self._category_encoder is None:
+            encoder = self.encoder
+            if isinstance(encoder, E5Encoder) and encoder.adapter is not None:
+                encoder = E5Encoder(
+                    runtime=encoder.runtime,
+                    source_sha256=encoder.source.sha256,
+                    max_length=encoder.max_length,
+                    threads=encoder.threads,
+                )
+            self._category_encoder = encoder
+        return self._category_encoder
 
     @property
     def negativity_thresholds(self) -> dict[Language, float]:
@@ -202,5 +225,23 @@ def load_model(settings: SentimentSettings | None = None) -> SentimentModel | Hf
         return load_hf_model(settings)
     spec = read_spec(model_folder(settings.model))
     heads = {language: _load_head(spec, language) for language in LANGUAGES}
-    encoder = load_encoder(spec.encoder_sha256, settings.max_length, settings.threads)
-    return SentimentModel(spec, heads, encoder, settings.batch_size)
+    return SentimentModel(spec, heads, spec_encoder(spec, settings), settings.batch_size)
+
+
+def spec_encoder(spec: ModelSpec, settings: SentimentSettings) -> Encoder | E5Encoder:
+    """The encoder ``spec`` was trained on, checked by checksum, in the configured runtime."""
+    if spec.encoder_kind == "minilm":
+        return load_encoder(spec.encoder_sha256, settings.max_length, settings.threads)
+    if spec.encoder_kind != "e5":
+        raise ModelError(
+            f"{spec.folder / SPEC_FILE}: encoder.kind {spec.encoder_kind!r} is not minilm or e5"
+        )
+    adapter = spec.raw["encoder"].get("adapter")
+    return E5Encoder(
+        spec.folder / adapter["file"] if adapter else None,
+        adapter_sha256=adapter["sha256"] if adapter else None,
+        source_sha256=spec.encoder_sha256,
+        runtime=settings.runtime,
+        max_length=min(settings.max_length, int(spec.raw["encoder"].get("max_length", 128))),
+        threads=settings.threads,
+    )

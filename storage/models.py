@@ -259,3 +259,32 @@ class CrawlState(Base):
     # "source broken" operations alert is out and not yet followed by "recovered".
     health: Mapped[str | None] = mapped_column(String(20))
     broken_alerted_at: Mapped[datetime | None]
+
+
+class RotaChange(Base):
+    """An override or a swap made from the CLI, with who made it: the effective rota is
+    the configured one plus these (``alerts.rota_changes.load_rota``).
+
+    ``kind`` ``override``: ``covering`` is on duty instead of ``responder`` (None: whoever
+    is on shift, gaps too) from ``starts_at`` to ``ends_at``. ``kind`` ``swap``:
+    ``covering`` takes ``responder``'s shift [``starts_at``, ``ends_at``) and ``responder``
+    takes ``covering``'s shift [``other_starts_at``, ``other_ends_at``). A removed change
+    keeps its row (``removed_at``, ``removed_by``) so the history stays.
+    """
+
+    __tablename__ = "rota_changes"
+    __table_args__ = (Index("ix_rota_changes_removed_at_ends_at", "removed_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    responder: Mapped[str | None] = mapped_column(String(100))
+    covering: Mapped[str] = mapped_column(String(100))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    other_starts_at: Mapped[datetime | None]
+    other_ends_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_by: Mapped[str | None] = mapped_column(String(100))
+    removed_at: Mapped[datetime | None]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -168,6 +171,7 @@ def test_triage_is_a_section_of_uproar_toml() -> None:
     )
     assert config.triage.p1_score == 0.8
     assert config.triage.category_weights == {"pricing": 0.9}
+    assert parse_config({"triage": {"repeat_at_least": "none"}}).triage.repeat_at_least is None
     expected = r"(?s)uproar.toml: .*triage.p2_score: Input should be a valid number"
     with pytest.raises(ConfigError, match=expected):
         parse_config({"triage": {"p2_score": "high"}}, "uproar.toml")
@@ -246,3 +250,15 @@ def test_score_and_factors_stay_between_0_and_1(values) -> None:
     assert 0.0 <= assessed.score <= 1.0
     assert all(0.0 <= value <= 1.0 for value in assessed.factors.values())
     assert assessed.priority in RANK
+
+
+def test_the_readme_examples_parse_and_show_the_defaults() -> None:
+    """The [triage] block in README is the defaults, and the deadlines example is valid."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    triage = next(block for block in blocks if block.startswith("[triage]"))
+    assert parse_config(tomllib.loads(triage)).triage == TriageSettings()
+    deadlines = next(block for block in blocks if "[deadlines.categories." in block)
+    config = parse_config(tomllib.loads(deadlines))
+    privacy = config.deadlines.for_priority("P1", "privacy")
+    assert (privacy.acknowledge, privacy.resolution) == (timedelta(minutes=5), timedelta(hours=24))
