@@ -22,8 +22,9 @@ from typing import Any, Protocol
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.config import Responder, RotaSettings
+from alerts.config import RotaSettings
 from alerts.errors import AlreadyClaimed, ComplaintError
+from alerts.rota import responder_by_slack_id
 from alerts.slack_blocks import (
     ACTION_IDS,
     CLAIM,
@@ -100,17 +101,6 @@ def parse_click(payload: Mapping[str, Any]) -> ButtonClick | None:
                 channel_id=(payload.get("channel") or {}).get("id") or container.get("channel_id"),
                 message_ts=container.get("message_ts") or (payload.get("message") or {}).get("ts"),
             )
-    return None
-
-
-def responder_by_slack_id(rota: RotaSettings, slack_id: str) -> Responder | None:
-    """The rota member with Slack user ``slack_id``, or None.
-
-    Stands in for alerts.rota.responder_by_slack_id (CONTRACTS.md) until the rota branch
-    provides it; same name, same meaning."""
-    for responder in rota.responders:
-        if responder.slack_id and responder.slack_id == slack_id:
-            return responder
     return None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts import lifecycle
 from alerts.config import ConfigError, RotaSettings
 from alerts.outbox import deliver_pending
+from alerts.rota_changes import load_rota
 from alerts.slack_actions import ActionHandler
 from alerts.slack_app import ACTIONS_PATH, RequestVerifier, create_slack_app
 from flows.config import UproarConfig
@@ -48,7 +49,8 @@ def build_actions_app(
     handler = ActionHandler(
         session_factory,
         desk=lifecycle,
-        rota=lambda _session: rota,
+        # Who may press the buttons: the effective rota (config + stored overrides/swaps).
+        rota=lambda session: load_rota(session, rota, since=clock()),
         clock=clock,
         after_change=deliver,
     )
