@@ -107,9 +107,13 @@ def serve(
     from flows.slack_server import slack_actions
 
     config_path = str(resolve_config_path(config).resolve())
+
+    def say(line: str) -> None:
+        console.print(line, highlight=False, markup=False)
+
     try:
         with (
-            slack_actions(loaded, slack_port, lambda line: console.print(line, highlight=False)),
+            slack_actions(loaded, slack_port, say),
             prefect_server(prefect_port) as api_url,
         ):
             console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
