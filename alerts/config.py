@@ -28,6 +28,8 @@ from pydantic import (
 PRIORITIES = ("P1", "P2", "P3")
 DEFAULT_CHANNEL = "#uproar-alerts"
 DEFAULT_TOKEN_ENV = "SLACK_BOT_TOKEN"
+DEFAULT_SIGNING_SECRET_ENV = "SLACK_SIGNING_SECRET"
+DEFAULT_ACTIONS_PORT = 3000
 
 _DURATION_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION_RE = re.compile(r"^(?:\d+[wdhms])+$")
@@ -507,6 +509,13 @@ class SlackSettings(_Settings):
     token_env: str = Field(default=DEFAULT_TOKEN_ENV, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     base_url: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
+    # The interactivity endpoint (buttons): its signing secret is read from this variable;
+    # `uproar serve` listens on actions_host:actions_port (put TLS / a proxy in front).
+    signing_secret_env: str = Field(
+        default=DEFAULT_SIGNING_SECRET_ENV, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"
+    )
+    actions_host: str = "127.0.0.1"
+    actions_port: int = Field(default=DEFAULT_ACTIONS_PORT, ge=0, le=65535)
 
     @field_validator("token_env", mode="before")
     @classmethod
@@ -525,6 +534,18 @@ class SlackSettings(_Settings):
             raise ConfigError(
                 f"Slack is enabled but the environment variable {self.token_env} is not set; "
                 f"export {self.token_env}=xoxb-... ([slack] token_env in uproar.toml names it)"
+            )
+        return value
+
+    def signing_secret(self, environ: Mapping[str, str]) -> str:
+        """The app's signing secret from ``environ``; a clear error when it is not set."""
+        value = environ.get(self.signing_secret_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"the Slack buttons need the app's signing secret but the environment variable "
+                f"{self.signing_secret_env} is not set; export {self.signing_secret_env}=... "
+                "(Slack app > Basic Information > Signing Secret; [slack] signing_secret_env "
+                "in uproar.toml names the variable)"
             )
         return value
 

@@ -4,7 +4,15 @@
 methods uproar uses, the way Slack does: HTTP 200 with ``{"ok": true, ...}`` or
 ``{"ok": false, "error": ...}``. Point the real ``slack_sdk.WebClient(base_url=server.base_url)``
 at it. It records every call and can be told to fail the next calls (HTTP 500, 429 with
-Retry-After, ``ok: false``, or a slow answer) to exercise the outbox's retries::
+Retry-After, ``ok: false``, or a slow answer; optionally only calls of one method, and
+optionally *after* doing the work, like a Slack that posted but whose answer was lost) to
+exercise the outbox's retries and its exactly-once recovery.
+
+Messages keep their ``metadata`` and ``thread_ts``; ``conversations.history`` lists the
+top-level messages (newest first, like Slack) and ``conversations.replies`` a thread;
+``chat.update`` rewrites a message and is recorded in :attr:`LocalSlackServer.updates`.
+Interactivity answers posted to a ``response_url`` (:meth:`LocalSlackServer.response_url`)
+are recorded in :attr:`LocalSlackServer.responses`::
 
     with LocalSlackServer() as slack:
         client = WebClient(token="xoxb-local", base_url=slack.base_url)
@@ -42,6 +50,8 @@ class _Failure:
     error: str | None = None
     retry_after: float | None = None
     delay: float = 0.0
+    method: str | None = None
+    after: bool = False
 
 
 @dataclass
@@ -50,6 +60,8 @@ class _State:
     messages: list[dict[str, Any]] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
     channels: dict[str, str] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
 
 
 class LocalSlackServer:
@@ -114,13 +126,19 @@ class LocalSlackServer:
         error: str | None = None,
         retry_after: float | None = None,
         delay: float = 0.0,
+        method: str | None = None,
+        after: bool = False,
     ) -> None:
         """Make the next ``count`` calls fail: with HTTP ``status`` (429 adds Retry-After),
         or, when ``error`` is given, HTTP 200 ``{"ok": false, "error": error}``. ``delay``
-        seconds are waited before answering (to provoke client timeouts)."""
+        seconds are waited before answering (to provoke client timeouts). ``method``: only
+        calls of that Web API method fail. ``after``: the call is carried out first (the
+        message is posted) and only the answer fails."""
         with self._lock:
             for _ in range(count):
-                self._state.failures.append(_Failure(status, error, retry_after, delay))
+                self._state.failures.append(
+                    _Failure(status, error, retry_after, delay, method, after)
+                )
 
     def recover(self) -> None:
         """Forget every scripted failure: the next calls succeed again."""
@@ -134,9 +152,38 @@ class LocalSlackServer:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        """Messages posted so far (channel id, channel name, text, blocks, ts), in order."""
+        """Messages posted so far (channel id, channel name, text, blocks, ts, thread_ts,
+        metadata), in order, replies included."""
         with self._lock:
             return [dict(message) for message in self._state.messages]
+
+    def top_level(self) -> list[dict[str, Any]]:
+        """Messages that are not replies in a thread."""
+        return [m for m in self.messages if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
+
+    def replies(self, ts: str) -> list[dict[str, Any]]:
+        """The replies in the thread of message ``ts``, oldest first."""
+        return [m for m in self.messages if m.get("thread_ts") == ts and m["ts"] != ts]
+
+    @property
+    def updates(self) -> list[dict[str, Any]]:
+        """Every chat.update accepted (channel, ts, text, blocks), in order."""
+        with self._lock:
+            return [dict(update) for update in self._state.updates]
+
+    def response_url(self, name: str = "1") -> str:
+        """A ``response_url`` for interactivity payloads; what is posted there is recorded."""
+        return f"{self.base_url.removesuffix('/api/')}/actions/{name}"
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        """JSON bodies posted to response URLs (each with ``_url``), in order."""
+        with self._lock:
+            return [dict(response) for response in self._state.responses]
+
+    def record_response(self, path: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            self._state.responses.append({"_url": path} | body)
 
     # ------------------------------------------------------------ the API
 
@@ -161,7 +208,10 @@ class LocalSlackServer:
         """Answer one call: (HTTP status, extra headers, JSON body)."""
         with self._lock:
             self._state.calls.append(RecordedCall(method, headers, body))
-            failure = self._state.failures.pop(0) if self._state.failures else None
+            failure = self._pop_failure(method)
+        if failure is not None and failure.after:
+            with self._lock:
+                self._dispatch(method, body)
         if failure is not None:
             if failure.delay:
                 time.sleep(failure.delay)
@@ -181,27 +231,84 @@ class LocalSlackServer:
         with self._lock:
             return 200, {}, self._dispatch(method, body)
 
+    def _pop_failure(self, method: str) -> _Failure | None:
+        for index, failure in enumerate(self._state.failures):
+            if failure.method is None or failure.method == method:
+                return self._state.failures.pop(index)
+        return None
+
+    def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not body.get("text") and not body.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        channel_id = self._channel_id(self._channel_name(channel))
+        thread_ts = body.get("thread_ts") or None
+        if thread_ts and not any(
+            m["channel"] == channel_id and m["ts"] == thread_ts for m in self._state.messages
+        ):
+            return {"ok": False, "error": "thread_not_found"}
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": LOCAL_TEAM["user_id"],
+            "text": body.get("text", ""),
+            "blocks": body.get("blocks") or [],
+            "ts": self._next_ts(),
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+            message["reply_broadcast"] = _truthy(body.get("reply_broadcast"))
+        if isinstance(body.get("metadata"), dict):
+            message["metadata"] = body["metadata"]
+        self._state.messages.append(
+            {"channel": channel_id, "channel_name": self._channel_name(channel_id)} | message
+        )
+        return {"ok": True, "channel": channel_id, "ts": message["ts"], "message": message}
+
+    def _history(self, body: dict[str, Any], thread: bool) -> dict[str, Any]:
+        ref = str(body.get("channel") or "")
+        if ref not in self._state.channels.values():
+            return {"ok": False, "error": "channel_not_found"}
+        with_metadata = _truthy(body.get("include_all_metadata"))
+        found = [m for m in self._state.messages if m["channel"] == ref]
+        if thread:
+            parent = str(body.get("ts") or "")
+            found = [m for m in found if m["ts"] == parent or m.get("thread_ts") == parent]
+            if not found:
+                return {"ok": False, "error": "thread_not_found"}
+        else:
+            oldest = float(body.get("oldest") or 0)
+            found = [
+                m
+                for m in found
+                if (not m.get("thread_ts") or m["thread_ts"] == m["ts"] or m["reply_broadcast"])
+                and float(m["ts"]) > oldest
+            ]
+            found.reverse()  # newest first, like Slack
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        keep = {"type", "user", "text", "blocks", "ts", "thread_ts"}
+        if with_metadata:
+            keep.add("metadata")
+        return {
+            "ok": True,
+            "messages": [{k: v for k, v in m.items() if k in keep} for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
     def _dispatch(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
             return {"ok": True, "url": "http://127.0.0.1/", **LOCAL_TEAM, "bot_id": "B0UPROAR"}
         if method == "chat.postMessage":
-            channel = str(body.get("channel") or "")
-            if not channel:
-                return {"ok": False, "error": "channel_not_found"}
-            if not body.get("text") and not body.get("blocks"):
-                return {"ok": False, "error": "no_text"}
-            channel_id = self._channel_id(self._channel_name(channel))
-            message = {
-                "type": "message",
-                "user": LOCAL_TEAM["user_id"],
-                "text": body.get("text", ""),
-                "blocks": body.get("blocks") or [],
-                "ts": self._next_ts(),
-            }
-            self._state.messages.append(
-                {"channel": channel_id, "channel_name": self._channel_name(channel_id)} | message
-            )
-            return {"ok": True, "channel": channel_id, "ts": message["ts"], "message": message}
+            return self._post_message(body)
+        if method == "conversations.history":
+            return self._history(body, thread=False)
+        if method == "conversations.replies":
+            return self._history(body, thread=True)
         if method == "chat.update":
             channel_id = self._channel_id(self._channel_name(str(body.get("channel") or "")))
             for stored in self._state.messages:
@@ -210,6 +317,14 @@ class LocalSlackServer:
                         stored["text"] = body["text"]
                     if "blocks" in body:
                         stored["blocks"] = body["blocks"]
+                    self._state.updates.append(
+                        {
+                            "channel": channel_id,
+                            "ts": stored["ts"],
+                            "text": stored["text"],
+                            "blocks": stored["blocks"],
+                        }
+                    )
                     return {
                         "ok": True,
                         "channel": channel_id,
@@ -224,6 +339,10 @@ class LocalSlackServer:
             ]
             return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
         return {"ok": False, "error": "unknown_method"}
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in {"1", "true"}
 
 
 def _parse_body(content_type: str, raw: bytes, query: str) -> dict[str, Any]:
@@ -258,6 +377,17 @@ def _handler_for(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
+            if parts.path.startswith("/actions/") and self.command == "POST":
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b"{}"
+                try:
+                    body = json.loads(raw.decode("utf-8") or "{}")
+                except ValueError:
+                    self._answer(400, {}, {"ok": False, "error": "invalid_json"})
+                    return
+                server.record_response(parts.path, body if isinstance(body, dict) else {})
+                self._answer(200, {}, {"ok": True})
+                return
             if not parts.path.startswith("/api/"):
                 self._answer(404, {}, {"ok": False, "error": "not_found"})
                 return

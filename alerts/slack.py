@@ -1,10 +1,16 @@
-"""Slack messages for complaints, and the senders that deliver outbox notifications.
+"""Slack senders: the I/O edge the outbox calls to post, thread and update messages.
 
-:func:`complaint_message` is pure: it renders a complaint as Block Kit (``text`` is the
-notification fallback). Senders are the I/O edge the outbox calls: :class:`SlackSender`
-posts through an injected ``slack_sdk.WebClient``; :class:`ConsoleSender` prints. Both mask
-personal data once more just before the message leaves, so nothing unmasked can slip out
-even if a payload was built elsewhere.
+:class:`SlackSender` talks through an injected ``slack_sdk.WebClient``; :class:`ConsoleSender`
+prints. Both mask personal data once more just before a message leaves, so nothing unmasked
+can slip out even if a payload was built elsewhere. Rendering lives in alerts.slack_blocks
+(re-exported here).
+
+Each posted message carries its notification key in Slack message metadata. After an
+attempt whose fate is unknown (a timeout, a 5xx, a crash before the outbox could record the
+answer) the sender first looks for that key in the channel history (or the thread) and
+only posts when it is not there, so a message is never posted twice. 429 waits out
+Retry-After; 5xx, timeouts and connection errors are retried with exponential backoff
+(tenacity); a longer wait goes back to the outbox, which keeps the row pending.
 """
 
 from __future__ import annotations
@@ -12,179 +18,123 @@ from __future__ import annotations
 import itertools
 import re
 import sys
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, Protocol, TextIO
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, Protocol, TextIO, TypeVar
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from alerts.config import Responder, SlackSettings
-from storage.models import Complaint, Notification, Post
-from storage.privacy import mask_personal_data
+from alerts.config import SlackSettings
+from alerts.slack_blocks import (  # re-exported: the rendering moved there
+    MAX_HEADER_CHARS,
+    MAX_POST_CHARS,
+    complaint_message,
+    escape,
+    mention,
+    slack_time,
+    truncate,
+)
+from alerts.slack_text import mask_payload, payload_as_text, plain_text  # re-exported
 
-MAX_POST_CHARS = 600
-MAX_HEADER_CHARS = 150
+__all__ = [
+    "MAX_HEADER_CHARS",
+    "MAX_POST_CHARS",
+    "ConsoleSender",
+    "DeliveryError",
+    "OutgoingMessage",
+    "RetryPolicy",
+    "Sender",
+    "SentMessage",
+    "SlackSender",
+    "complaint_message",
+    "escape",
+    "make_slack_client",
+    "mask_payload",
+    "mention",
+    "payload_as_text",
+    "plain_text",
+    "slack_time",
+    "truncate",
+]
+
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
+METADATA_EVENT = "uproar_notification"
+HISTORY_PAGE = 200
+HISTORY_PAGES = 10
+# ok:false errors Slack documents as transient.
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+)
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+T = TypeVar("T")
 
 
 class DeliveryError(Exception):
-    """A message could not be delivered. ``retry_after`` is the wait the receiver asked for."""
+    """A message could not be delivered. ``retry_after`` is the wait the receiver asked
+    for; ``retryable`` says trying again may help; ``ambiguous`` that the receiver may
+    have accepted the message anyway (so the next try must look before posting)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        retryable: bool = False,
+        ambiguous: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.retryable = retryable or retry_after is not None
+        self.ambiguous = ambiguous
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message to post. ``key`` (the notification key) goes into the message metadata
+    so the message can be found again; ``check_first``: an earlier attempt may have been
+    accepted, look for ``key`` (in messages since ``since``) before posting."""
+
+    key: str
+    kind: str
+    channel: str
+    payload: Mapping[str, Any]
+    thread_ts: str | None = None
+    broadcast: bool = False
+    check_first: bool = False
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """Where a message landed: channel id and ts (Slack's message id)."""
+
+    channel: str
+    ts: str
 
 
 class Sender(Protocol):
-    """Delivers one notification and returns the receiver's message id."""
+    """Posts messages (``send``) and rewrites posted ones (``update``)."""
 
     @property
     def destination(self) -> str: ...
 
-    def send(self, notification: Notification) -> str: ...
+    def send(self, message: OutgoingMessage) -> SentMessage: ...
 
-
-# ---------------------------------------------------------------- rendering (pure)
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn escaping, so post text can never ping ``<!channel>`` or forge links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def truncate(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def slack_time(moment: datetime) -> str:
-    """A Slack date token (shown in each reader's zone) with a UTC fallback."""
-    moment = moment.astimezone(UTC)
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
-def mention(responder: Responder | None) -> str:
-    if responder is None:
-        return "nobody on duty"
-    if responder.slack_id:
-        return f"<@{responder.slack_id}>"
-    return escape(responder.name)
-
-
-def _link(url: str | None) -> str | None:
-    if not url or not url.startswith(("http://", "https://")):
-        return None
-    safe = mask_personal_data(url).replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-    return f"<{safe}|Open the post>"
-
-
-def complaint_message(
-    complaint: Complaint, post: Post, responder: Responder | None
-) -> dict[str, Any]:
-    """The Block Kit message announcing ``complaint``; all post data masked and escaped."""
-    body = mask_personal_data(" ".join(filter(None, [post.title, post.text])))
-    snippet = truncate(body, MAX_POST_CHARS)
-    author = mask_personal_data(post.author or "unknown author")
-    followers = f"{post.author_followers:,}" if post.author_followers is not None else "unknown"
-    where = complaint.watch or post.source
-    header = truncate(f"{complaint.priority} complaint #{complaint.id} · {where}", MAX_HEADER_CHARS)
-    on_duty = mention(responder)
-
-    fields = [
-        f"*Author*\n{escape(author)} ({followers} followers)",
-        f"*Reach*\n~{complaint.reach:,} people",
-        f"*Negativity*\n{complaint.negativity:.0%}",
-        f"*Source*\n{escape(post.source)} ({escape(post.platform)})",
-    ]
-    if complaint.category:
-        fields.append(f"*Category*\n{escape(complaint.category)}")
-    fields.append(f"*On duty*\n{on_duty}")
-
-    quoted = "\n".join(f">{line}" for line in escape(snippet).splitlines() or [""])
-    link = _link(post.url)
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": quoted}},
-    ]
-    if link:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": link}})
-    blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": (
-                        f"Acknowledge by {slack_time(complaint.ack_due_at)} · "
-                        f"respond by {slack_time(complaint.response_due_at)} · "
-                        f"resolve by {slack_time(complaint.resolution_due_at)}"
-                    ),
-                }
-            ],
-        }
-    )
-    text = (
-        f"{complaint.priority} complaint #{complaint.id} ({where}), reach ~{complaint.reach:,}, "
-        f"on duty {on_duty}: {escape(truncate(body, 140))}"
-    )
-    return {"text": text, "blocks": blocks}
-
-
-def mask_payload(value: Any) -> Any:
-    """``value`` with :func:`mask_personal_data` applied to every string inside it."""
-    if isinstance(value, str):
-        return mask_personal_data(value)
-    if isinstance(value, Mapping):
-        return {key: mask_payload(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [mask_payload(item) for item in value]
-    return value
-
-
-_DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
-_LINK_TOKEN = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
-_USER_TOKEN = re.compile(r"<@([A-Z0-9]+)>")
-_BOLD = re.compile(r"\*([^*\n]+)\*")
-
-
-def plain_text(mrkdwn: str) -> str:
-    """Slack mrkdwn tokens made readable for a terminal: dates, links, mentions, escapes."""
-    text = _DATE_TOKEN.sub(r"\1", mrkdwn)
-    text = _LINK_TOKEN.sub(r"\2: \1", text)
-    text = _USER_TOKEN.sub(r"@\1", text)
-    text = _BOLD.sub(r"\1", text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def payload_as_text(payload: Mapping[str, Any]) -> str:
-    """A readable plain-text rendering of a Block Kit payload, for consoles and logs."""
-    lines: list[str] = []
-    for block in payload.get("blocks") or []:
-        kind = block.get("type")
-        if kind == "header":
-            lines.append(f"== {block['text']['text']} ==")
-        elif kind == "section":
-            if "text" in block:
-                lines.append(block["text"]["text"])
-            for field in block.get("fields", []):
-                lines.append(field["text"].replace("\n", ": ", 1))
-        elif kind == "context":
-            lines.extend(element.get("text", "") for element in block.get("elements", []))
-    if not lines:
-        lines.append(str(payload.get("text", "")))
-    return plain_text("\n".join(lines))
+    def update(self, channel: str, ts: str, payload: Mapping[str, Any]) -> None: ...
 
 
 # ---------------------------------------------------------------- senders (I/O)
 
 
 def make_slack_client(settings: SlackSettings, environ: Mapping[str, str]) -> WebClient:
-    """A WebClient with a short timeout and *no* built-in retries: the outbox retries,
-    with backoff that survives restarts, so the SDK must not retry behind its back."""
+    """A WebClient with a short timeout and *no* built-in retries: :class:`SlackSender`
+    retries itself, looking before re-posting, so the SDK must not retry behind its back."""
     kwargs: dict[str, Any] = {
         "token": settings.token(environ),
         "timeout": settings.timeout_seconds,
@@ -207,10 +157,17 @@ def _api_error(exc: SlackApiError) -> DeliveryError:
             f"Slack answered 429 (rate limited) for {method}; Retry-After {retry_after:g} s",
             retry_after=retry_after,
         )
+    if status is not None and status >= 500:
+        return DeliveryError(
+            f"Slack answered {status} for {method}", retryable=True, ambiguous=True
+        )
     if status != 200:
         return DeliveryError(f"Slack answered {status} for {method}")
     error = response.get("error", "unknown error") if isinstance(response.data, dict) else "?"
-    return DeliveryError(f"Slack refused {method}: {error}")
+    transient = error in TRANSIENT_ERRORS
+    return DeliveryError(
+        f"Slack refused {method}: {error}", retryable=transient, ambiguous=transient
+    )
 
 
 def _seconds(value: Any) -> float:
@@ -222,52 +179,213 @@ def _seconds(value: Any) -> float:
         return DEFAULT_RETRY_AFTER_SECONDS
 
 
-class SlackSender:
-    """Posts notifications to Slack through ``client`` (``chat.postMessage``)."""
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Inline retries of one delivery: ``attempts`` tries, waits doubling from
+    ``base_seconds`` up to ``max_seconds``; a Retry-After up to ``max_retry_after`` is
+    waited out here, a longer one is handed back to the outbox."""
 
-    def __init__(self, client: WebClient, channel: str) -> None:
+    attempts: int = 3
+    base_seconds: float = 1.0
+    max_seconds: float = 8.0
+    max_retry_after: float = 30.0
+
+    def wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, DeliveryError) and error.retry_after is not None:
+            return error.retry_after
+        return min(self.base_seconds * 2 ** (state.attempt_number - 1), self.max_seconds)
+
+    def should_retry(self, error: BaseException) -> bool:
+        if not isinstance(error, DeliveryError) or not error.retryable:
+            return False
+        return error.retry_after is None or error.retry_after <= self.max_retry_after
+
+
+class SlackSender:
+    """Posts, threads and updates messages through ``client``; ``sleep`` is injectable so
+    tests can see the waits without waiting."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
         self.channel = channel
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self._channel_ids: dict[str, str] = {}
 
     @property
     def destination(self) -> str:
         return f"slack {self.channel}"
 
-    def send(self, notification: Notification) -> str:
-        payload = mask_payload(notification.payload)
-        channel = notification.channel or self.channel
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            stop=stop_after_attempt(max(self.retry.attempts, 1)),
+            wait=self.retry.wait,
+            retry=retry_if_exception(self.retry.should_retry),
+            sleep=self.sleep,
+            reraise=True,
+        )
+
+    def _call(self, method: str, call: Callable[[], T]) -> T:
+        """One Web API call, its failures turned into :class:`DeliveryError`."""
         base_url = self.client.base_url
         try:
-            response = self.client.chat_postMessage(
-                channel=channel,
-                text=payload.get("text", ""),
-                blocks=payload.get("blocks"),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            return call()
         except SlackApiError as exc:
             raise _api_error(exc) from exc
         except TimeoutError as exc:
             raise DeliveryError(
-                f"Slack at {base_url} did not answer chat.postMessage within "
-                f"{self.client.timeout} s"
+                f"Slack at {base_url} did not answer {method} within {self.client.timeout} s",
+                retryable=True,
+                ambiguous=True,
             ) from exc
         except URLError as exc:
             reason = exc.reason
+            refused = isinstance(reason, ConnectionRefusedError)
             if isinstance(reason, TimeoutError):
                 what = f"timed out after {self.client.timeout} s"
-            elif isinstance(reason, ConnectionRefusedError):
+            elif refused:
                 what = "connection refused"
             else:
                 what = str(reason)
-            raise DeliveryError(f"could not reach Slack at {base_url}: {what}") from exc
+            raise DeliveryError(
+                f"could not reach Slack at {base_url}: {what}",
+                retryable=True,
+                ambiguous=not refused,
+            ) from exc
         except OSError as exc:
-            raise DeliveryError(f"could not reach Slack at {base_url}: {exc}") from exc
-        return str(response["ts"])
+            raise DeliveryError(
+                f"could not reach Slack at {base_url}: {exc}", retryable=True, ambiguous=True
+            ) from exc
+
+    def send(self, message: OutgoingMessage) -> SentMessage:
+        payload = mask_payload(dict(message.payload))
+        look_first = message.check_first
+        channel = message.channel or self.channel
+
+        def attempt() -> SentMessage:
+            nonlocal look_first
+            if look_first:
+                found = self.find(message.key, channel, message.thread_ts, message.since)
+                if found is not None:
+                    return found
+            try:
+                return self._post(message, channel, payload)
+            except DeliveryError as exc:
+                look_first = look_first or exc.ambiguous
+                raise
+
+        return self._retrying()(attempt)
+
+    def _post(
+        self, message: OutgoingMessage, channel: str, payload: Mapping[str, Any]
+    ) -> SentMessage:
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": payload.get("text", ""),
+            "blocks": payload.get("blocks"),
+            "unfurl_links": False,
+            "unfurl_media": False,
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"key": message.key}},
+        }
+        if message.thread_ts:
+            kwargs["thread_ts"] = message.thread_ts
+            kwargs["reply_broadcast"] = message.broadcast
+        response = self._call("chat.postMessage", lambda: self.client.chat_postMessage(**kwargs))
+        return SentMessage(channel=str(response.get("channel") or channel), ts=str(response["ts"]))
+
+    def update(self, channel: str, ts: str, payload: Mapping[str, Any]) -> None:
+        """chat.update: harmless to repeat, so every retryable failure is retried."""
+        masked = mask_payload(dict(payload))
+        self._retrying()(
+            lambda: self._call(
+                "chat.update",
+                lambda: self.client.chat_update(
+                    channel=channel, ts=ts, text=masked.get("text", ""), blocks=masked.get("blocks")
+                ),
+            )
+        )
+
+    def channel_id(self, channel: str) -> str:
+        """Slack's id for ``channel`` (history needs ids; posting accepts names)."""
+        if _CHANNEL_ID.match(channel):
+            return channel
+        name = channel.lstrip("#")
+        if name not in self._channel_ids:
+            cursor = None
+            for _ in range(HISTORY_PAGES):
+                page = self._call(
+                    "conversations.list",
+                    partial(
+                        self.client.conversations_list,
+                        cursor=cursor,
+                        limit=HISTORY_PAGE,
+                        types="public_channel,private_channel",
+                    ),
+                )
+                for found in page.get("channels") or []:
+                    self._channel_ids[str(found.get("name"))] = str(found.get("id"))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if name in self._channel_ids or not cursor:
+                    break
+        if name not in self._channel_ids:
+            raise DeliveryError(f"Slack has no channel named #{name} visible to the bot")
+        return self._channel_ids[name]
+
+    def find(
+        self, key: str, channel: str, thread_ts: str | None, since: datetime | None
+    ) -> SentMessage | None:
+        """The message already posted for ``key`` (channel history, or the thread of
+        ``thread_ts``), or None."""
+        channel_id = self.channel_id(channel)
+        oldest = f"{(since - timedelta(hours=1)).timestamp():.6f}" if since else None
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            if thread_ts:
+                page = self._call(
+                    "conversations.replies",
+                    partial(
+                        self.client.conversations_replies,
+                        channel=channel_id,
+                        ts=thread_ts,
+                        cursor=cursor,
+                        limit=HISTORY_PAGE,
+                        include_all_metadata=True,
+                    ),
+                )
+            else:
+                page = self._call(
+                    "conversations.history",
+                    partial(
+                        self.client.conversations_history,
+                        channel=channel_id,
+                        oldest=oldest,
+                        cursor=cursor,
+                        limit=HISTORY_PAGE,
+                        include_all_metadata=True,
+                    ),
+                )
+            for found in page.get("messages") or []:
+                metadata = found.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == METADATA_EVENT
+                    and (metadata.get("event_payload") or {}).get("key") == key
+                ):
+                    return SentMessage(channel=channel_id, ts=str(found["ts"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
 
 
 class ConsoleSender:
-    """Prints notifications readably, for demos and for running without Slack."""
+    """Prints messages readably, for demos and for running without Slack."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stdout
@@ -277,10 +395,17 @@ class ConsoleSender:
     def destination(self) -> str:
         return "console"
 
-    def send(self, notification: Notification) -> str:
-        payload = mask_payload(notification.payload)
+    def send(self, message: OutgoingMessage) -> SentMessage:
+        payload = mask_payload(dict(message.payload))
         number = next(self._counter)
-        title = f"--- {notification.channel or 'console'} · {notification.kind} ---"
+        where = message.channel or "console"
+        thread = f" · reply to {message.thread_ts}" if message.thread_ts else ""
+        title = f"--- {where} · {message.kind}{thread} ---"
         self.stream.write(f"{title}\n{payload_as_text(payload)}\n\n")
         self.stream.flush()
-        return f"console-{number}"
+        return SentMessage(channel=where, ts=f"console-{number}")
+
+    def update(self, channel: str, ts: str, payload: Mapping[str, Any]) -> None:
+        text = plain_text(str(mask_payload(dict(payload)).get("text", "")))
+        self.stream.write(f"--- {channel} · {ts} now reads ---\n{text}\n\n")
+        self.stream.flush()

@@ -93,26 +93,39 @@ def serve(
     prefect_port: Annotated[
         int, typer.Option(help="port for the Prefect server started when PREFECT_API_URL is unset")
     ] = 4200,
+    slack_port: Annotated[
+        int | None,
+        typer.Option(help="Slack buttons endpoint port (default: slack.actions_port)"),
+    ] = None,
 ) -> None:
-    """Run the monitor flow on a schedule.
+    """Run the monitor flow on a schedule, the escalation flow every minute, and the Slack
+    buttons endpoint beside them.
 
     Uses the Prefect server at $PREFECT_API_URL, or starts one on 127.0.0.1 for as long as
     this command runs (Prefect's ephemeral mode cannot schedule).
     """
     prepare_environment()
-    _load(config)
+    loaded = _load(config)
     from flows.prefect_server import PrefectServerError, prefect_server
+    from flows.slack_server import slack_actions
 
     config_path = str(resolve_config_path(config).resolve())
+
+    def say(line: str) -> None:
+        console.print(line, highlight=False, markup=False)
+
     try:
-        with prefect_server(prefect_port) as api_url:
+        with (
+            slack_actions(loaded, slack_port, say),
+            prefect_server(prefect_port) as api_url,
+        ):
             console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
             from flows.escalation import serve_with_escalation
 
             # the monitor every `interval` and the escalate flow every minute; neither
             # overlaps itself (a pass that overruns delays the next)
             serve_with_escalation(config_path, interval)
-    except PrefectServerError as exc:
+    except (PrefectServerError, OSError) as exc:
         raise _fail(str(exc)) from None
 
 

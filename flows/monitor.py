@@ -154,7 +154,7 @@ def deliver_notifications(config: UproarConfig, now: datetime) -> DeliveryReport
                     session.query(Notification).filter(Notification.status == "pending").count()
                 )
             return DeliveryReport(pending=pending, errors=[f"alerts not sent: {exc}"])
-        return deliver_pending(factory, sender, now)
+        return deliver_pending(factory, sender, now, rota=config.rota)
 
 
 @flow(name="monitor")

@@ -205,7 +205,16 @@ class ComplaintEvent(Base):
 
 
 class Notification(Base):
-    """The outbox: one row per message to deliver, so a message is sent once and only once."""
+    """The outbox: one row per message to deliver, so a message is sent once and only once.
+
+    ``status``: ``pending`` -> ``sending`` (claimed by one delivery attempt, ``claim_token``
+    and ``sending_at`` committed *before* the Slack call) -> ``delivered`` or back to
+    ``pending`` (or ``failed`` after too many attempts). A row left ``sending`` by a crash
+    is looked up in Slack (by its ``key`` in the message metadata) before it is sent again.
+    ``slack_channel`` / ``slack_ts`` address the posted message: for ``complaint_opened``
+    the parent whose thread holds the complaint's later events, and whose
+    ``shown_status`` / ``shown_digest`` record what the message currently shows.
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_status", "status"),)
@@ -224,6 +233,11 @@ class Notification(Base):
     delivered_at: Mapped[datetime | None]
     delivered_to: Mapped[str | None] = mapped_column(String(100))
     slack_ts: Mapped[str | None] = mapped_column(String(40))
+    slack_channel: Mapped[str | None] = mapped_column(String(40))
+    claim_token: Mapped[str | None] = mapped_column(String(40))
+    sending_at: Mapped[datetime | None]
+    shown_status: Mapped[str | None] = mapped_column(String(20))
+    shown_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class CrawlState(Base):

@@ -68,7 +68,7 @@ def test_message_has_everything_a_responder_needs() -> None:
     ):
         assert expected in everything, expected
     assert message["text"].startswith("P1 complaint #42 (acme), reach ~61,725, on duty <@U01ANA>")
-    assert all(block["type"] in {"header", "section", "context"} for block in blocks)
+    assert all(block["type"] in {"header", "section", "context", "actions"} for block in blocks)
 
 
 def test_post_text_is_masked_escaped_and_truncated() -> None:

@@ -18,7 +18,7 @@ from alerts.complaints import open_complaints
 from alerts.config import DeadlineSettings, RotaSettings, SlackSettings, ThresholdSettings
 from alerts.local_slack import LocalSlackServer
 from alerts.outbox import deliver_pending
-from alerts.slack import ConsoleSender, SlackSender, make_slack_client
+from alerts.slack import ConsoleSender, RetryPolicy, SlackSender, make_slack_client
 from storage.db import session_scope
 from storage.models import Notification
 from storage.posts import NewPost, save_post
@@ -53,7 +53,11 @@ def client_for(base_url: str, token: str = TOKEN, timeout: float = 2.0) -> WebCl
 
 
 def sender_for(server: LocalSlackServer, **kwargs) -> SlackSender:
-    return SlackSender(client_for(server.base_url, **kwargs), "#uproar-alerts")
+    """One try per delivery: these tests watch the outbox's own backoff between runs
+    (the sender's inline retries are tested in test_outbox_exactly_once.py)."""
+    return SlackSender(
+        client_for(server.base_url, **kwargs), "#uproar-alerts", retry=RetryPolicy(attempts=1)
+    )
 
 
 def seed(factory: sessionmaker[Session], count: int = 3) -> list[int]:
@@ -255,7 +259,9 @@ def test_connection_refused(session_factory) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    sender = SlackSender(client_for(f"http://127.0.0.1:{port}/api/"), "#uproar-alerts")
+    sender = SlackSender(
+        client_for(f"http://127.0.0.1:{port}/api/"), "#uproar-alerts", retry=RetryPolicy(attempts=1)
+    )
     report = deliver_pending(session_factory, sender, NOW)
     assert (report.failed, report.pending) == (1, 1)
     error = row(session_factory, first).last_error
