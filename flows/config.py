@@ -14,7 +14,16 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alerts.config import DeadlineSettings, RotaSettings, SlackSettings, ThresholdSettings
+from alerts.config import (
+    DeadlineSettings,
+    GroupingSettings,
+    ReachGrowthSettings,
+    RepeatSettings,
+    RotaSettings,
+    SlackSettings,
+    SpikeSettings,
+    ThresholdSettings,
+)
 from crawlers.config import ApiSource, CrawlSettings, SourceConfig, WatchConfig
 from sentiment.config import SentimentSettings
 from storage.config import DatabaseSettings
@@ -42,6 +51,10 @@ class UproarConfig(BaseModel):
     rota: RotaSettings = Field(default_factory=RotaSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    grouping: GroupingSettings = Field(default_factory=GroupingSettings)
+    repeats: RepeatSettings = Field(default_factory=RepeatSettings)
+    spikes: SpikeSettings = Field(default_factory=SpikeSettings)
+    reach_growth: ReachGrowthSettings = Field(default_factory=ReachGrowthSettings)
 
     @model_validator(mode="after")
     def _names_are_unique_and_known(self) -> UproarConfig:
