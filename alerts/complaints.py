@@ -1,12 +1,12 @@
 """Opening complaint records for scored posts that are negative and spreading, and
 attaching the posts that tell the same story to the complaint that already has it.
 
-Each run takes the negative posts without a complaint first fetched within
+Each run takes the scored posts without a complaint first fetched within
 ``GroupingSettings.rescan_window``, oldest first. A post that belongs to an existing
-complaint (:mod:`alerts.grouping`: repost, quote, near-duplicate) attaches to it, adds
-its reach and sends a ``grouped`` event to that complaint's thread (a resolved
-complaint is reopened). Otherwise a post that :func:`alerts.triage.is_complaint` accepts
-opens a complaint; so does a negative post by an author who had a complaint within
+complaint (:mod:`alerts.grouping`: repost, quote, near-duplicate) attaches to it whatever
+its tone, adds its reach and sends a ``grouped`` event to that complaint's thread (a
+resolved complaint is reopened). Otherwise a post that :func:`alerts.triage.is_complaint`
+accepts opens a complaint; so does a negative post by an author who had a complaint within
 ``RepeatSettings.window`` — a *repeat*, linked through ``repeat_of_id``. Posts left over
 are tried once more against the complaints opened in the same run.
 
@@ -79,22 +79,19 @@ def _candidates(
     model_version: str | None,
     since: datetime | None = None,
 ) -> list[tuple[Post, SentimentScore]]:
-    """Posts in no complaint (first fetched since ``since``), each with its newest score
-    (of ``model_version`` if given), kept when that score is negative enough.
+    """Scored posts in no complaint (first fetched since ``since``), oldest first, each
+    with its newest score (of ``model_version`` if given).
 
-    Pre-filtering on negativity in SQL keeps this cheap however many calm posts pile up;
-    reach is re-estimated on every call because engagement counters keep growing.
+    Calm posts are kept too: a quote or a reworded copy of a complaint spreads the story
+    whatever the model thinks of its tone, so it may attach; only negative ones open
+    complaints. ``since`` (``GroupingSettings.rescan_window``) keeps the rescan bounded.
     """
-    negative_enough = select(SentimentScore.post_id).where(
-        SentimentScore.negative >= thresholds.negativity
-    )
     query = (
         select(Post, SentimentScore)
         .join(SentimentScore, SentimentScore.post_id == Post.id)
         .where(
             Post.id.not_in(select(Complaint.post_id)),
             Post.id.not_in(select(ComplaintPost.post_id)),
-            Post.id.in_(negative_enough),
         )
         .order_by(Post.id, SentimentScore.scored_at.desc(), SentimentScore.id.desc())
     )
@@ -105,8 +102,7 @@ def _candidates(
     newest: dict[int, tuple[Post, SentimentScore]] = {}
     for post, score in session.execute(query).tuples():
         newest.setdefault(post.id, (post, score))
-    kept = [pair for pair in newest.values() if pair[1].negative >= thresholds.negativity]
-    return sorted(kept, key=lambda pair: (post_time(pair[0]), pair[0].id))
+    return sorted(newest.values(), key=lambda pair: (post_time(pair[0]), pair[0].id))
 
 
 def _recent_by_author(session: Session, since: datetime) -> dict[tuple[str, str], Complaint]:
@@ -229,6 +225,9 @@ def triage_posts(
     leftovers: list[tuple[Post, SentimentScore]] = []
     for post, score in candidates:
         if try_attach(post):
+            continue
+        if score.negative < thresholds.negativity:
+            leftovers.append((post, score))
             continue
         reach = post_reach(post)
         author_key = (post.platform, post.author) if post.author else None

@@ -60,6 +60,8 @@ def check_reach(
     if complaint.reach_notified is None:
         complaint.reach_notified = complaint.reach
         return False
+    if complaint.status not in ACTIVE_STATUSES:
+        return False  # closed: its reach is kept current, nobody is paged
     if not has_grown(reach, complaint.reach_notified, settings.factor):
         return False
     before = complaint.reach_notified
