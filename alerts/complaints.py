@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from alerts.complaint_events import record_event, slack_mention
 from alerts.config import (
@@ -35,7 +35,9 @@ from alerts.config import (
     RepeatSettings,
     RotaSettings,
     ThresholdSettings,
+    TriageSettings,
 )
+from alerts.errors import ComplaintNotFound
 from alerts.grouping import (
     GroupIndex,
     attach,
@@ -45,6 +47,7 @@ from alerts.grouping import (
     post_time,
     reopen_on_activity,
 )
+from alerts.priority import assess_priority
 from alerts.reach_growth import check_reach
 from alerts.rota import on_duty_at
 from alerts.slack import complaint_message
@@ -152,6 +155,7 @@ def open_complaints(
     grouping: GroupingSettings | None = None,
     repeats: RepeatSettings | None = None,
     reach_growth: ReachGrowthSettings | None = None,
+    triage: TriageSettings | None = None,
 ) -> list[Complaint]:
     """The complaints :func:`triage_posts` opened (see the module docstring)."""
     return triage_posts(
@@ -165,6 +169,7 @@ def open_complaints(
         grouping=grouping,
         repeats=repeats,
         reach_growth=reach_growth,
+        triage=triage,
     ).opened
 
 
@@ -180,6 +185,7 @@ def triage_posts(
     grouping: GroupingSettings | None = None,
     repeats: RepeatSettings | None = None,
     reach_growth: ReachGrowthSettings | None = None,
+    triage: TriageSettings | None = None,
 ) -> PostTriage:
     """Attach, open and link complaints for the candidate posts (module docstring).
 
@@ -187,11 +193,13 @@ def triage_posts(
     score. The caller commits. A post never gets two complaints: the query skips posts
     that have one, and the unique ``complaints.post_id`` / ``complaint_posts.post_id``
     stop a concurrent run (that post is then skipped, inside a savepoint, without undoing
-    the others).
+    the others). Priority follows ``triage`` (:mod:`alerts.priority`) with the reach of the
+    whole group and the repeat status; growth is not known yet when a complaint opens.
     """
     grouping = grouping or GroupingSettings()
     repeats = repeats or RepeatSettings()
     reach_growth = reach_growth or ReachGrowthSettings()
+    triage = triage or TriageSettings()
     result = PostTriage()
     responder = on_duty_at(rota, now)
     candidates = _candidates(session, thresholds, model_version, now - grouping.rescan_window)
@@ -258,6 +266,7 @@ def triage_posts(
             opened_scores[complaint.id],
             repeat_of,
             thresholds,
+            triage,
             deadlines,
             responder,
             rota,
@@ -288,9 +297,10 @@ def _insert(
     responder: Any,
     now: datetime,
 ) -> Complaint | None:
-    """The new complaint with its ``original`` group row, or None on a lost race."""
+    """The new complaint with its ``original`` group row, or None on a lost race. Its
+    priority and deadlines are provisional until :func:`_announce` knows the group."""
     priority = priority_for(reach, score.negative, post.author_followers, thresholds)
-    due = deadlines_for(priority, now, deadlines)
+    due = deadlines_for(priority, now, deadlines, score.category)
     complaint = Complaint(
         post_id=post.id,
         kind="post",
@@ -330,6 +340,7 @@ def _announce(
     score: SentimentScore,
     repeat_of: dict[int, Complaint],
     thresholds: ThresholdSettings,
+    triage: TriageSettings,
     deadlines: DeadlineSettings,
     responder: Any,
     rota: RotaSettings,
@@ -342,13 +353,21 @@ def _announce(
     post = complaint.post
     complaint.reach = group_reach(session, complaint)
     complaint.reach_notified = complaint.reach
-    priority = priority_for(complaint.reach, score.negative, post.author_followers, thresholds)
-    if priority != complaint.priority:
-        due = deadlines_for(priority, now, deadlines)
-        complaint.priority = priority
-        complaint.ack_due_at = due.ack
-        complaint.response_due_at = due.response
-        complaint.resolution_due_at = due.resolution
+    assessed = assess_priority(
+        negativity=score.negative,
+        reach=complaint.reach,
+        growth_per_hour=0.0,
+        followers=post.author_followers,
+        category=score.category,
+        repeat=complaint.repeat_of_id is not None,
+        thresholds=thresholds,
+        settings=triage,
+    )
+    due = deadlines_for(assessed.priority, now, deadlines, score.category)
+    complaint.priority = assessed.priority
+    complaint.ack_due_at = due.ack
+    complaint.response_due_at = due.response
+    complaint.resolution_due_at = due.resolution
     earlier = repeat_of.get(complaint.id)
     session.add(
         ComplaintEvent(
@@ -359,6 +378,8 @@ def _announce(
             detail={
                 "reach": complaint.reach,
                 "priority": complaint.priority,
+                "priority_score": assessed.score,
+                "priority_reasons": list(assessed.reasons),
                 "on_duty": complaint.on_duty,
                 "negativity": round(score.negative, 4),
                 "model_version": score.model_version,
@@ -440,9 +461,26 @@ def _record_grouped(
     )
 
 
-def list_complaints(session: Session, status: str | None = None) -> list[Complaint]:
-    """Complaints, newest first, optionally only those with ``status``."""
+def list_complaints(
+    session: Session, status: str | None = None, priority: str | None = None
+) -> list[Complaint]:
+    """Complaints, newest first, optionally only those with ``status`` / ``priority``."""
     query = select(Complaint).order_by(Complaint.opened_at.desc(), Complaint.id.desc())
     if status is not None:
         query = query.where(Complaint.status == status)
+    if priority is not None:
+        query = query.where(Complaint.priority == priority)
     return list(session.execute(query).scalars())
+
+
+def get_complaint(session: Session, complaint_id: int) -> Complaint:
+    """One complaint with its post and audit trail; ComplaintNotFound when there is none."""
+    query = (
+        select(Complaint)
+        .where(Complaint.id == complaint_id)
+        .options(selectinload(Complaint.post), selectinload(Complaint.events))
+    )
+    complaint = session.execute(query).scalar_one_or_none()
+    if complaint is None:
+        raise ComplaintNotFound(complaint_id)
+    return complaint

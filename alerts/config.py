@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -117,6 +118,94 @@ class ThresholdSettings(_Settings):
     reach: int = Field(default=500, gt=0)
 
 
+class PriorityWeights(_Settings):
+    """How much each factor counts in the priority score; relative, so they need not add
+    up to 1 (each is divided by their sum). 0 switches a factor off."""
+
+    negativity: float = Field(default=0.30, ge=0.0)
+    reach: float = Field(default=0.30, ge=0.0)
+    growth: float = Field(default=0.15, ge=0.0)
+    influence: float = Field(default=0.10, ge=0.0)
+    category: float = Field(default=0.10, ge=0.0)
+    repeat: float = Field(default=0.05, ge=0.0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> PriorityWeights:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("at least one priority weight must be above 0")
+        return self
+
+
+DEFAULT_CATEGORY_WEIGHTS: dict[str, float] = {
+    "privacy": 1.0,  # leaked personal data: the harm grows with every share
+    "promises_not_kept": 0.6,
+    "after_sales": 0.5,
+    "pricing": 0.5,
+    "service_attitude": 0.5,
+    "logistics": 0.4,
+    "product_quality": 0.4,
+    "communication": 0.4,
+    "other": 0.2,
+}
+Priority = Literal["P1", "P2", "P3"]
+PRIVACY_AT_LEAST: dict[str, Priority] = {"privacy": "P2"}
+
+
+class TriageSettings(_Settings):
+    """How urgent a complaint is: a weighted score with two cut-offs, plus hard rules.
+
+    Hard P1 rules beat the score; "at least" floors (2 x reach, repeat, category) only
+    raise it. README "How priority is decided" gives the formula.
+    """
+
+    weights: PriorityWeights = Field(default_factory=PriorityWeights)
+    p1_score: float = Field(default=0.65, gt=0.0, le=1.0)
+    p2_score: float = Field(default=0.45, gt=0.0, le=1.0)
+    # Hard P1 rules.
+    p1_reach_factor: float = Field(default=10.0, gt=1.0)
+    very_negative: float = Field(default=0.9, ge=0.0, le=1.0)
+    very_negative_reach_factor: float = Field(default=5.0, ge=1.0)
+    fast_growth_per_hour: float = Field(default=2000.0, gt=0.0)
+    influencer_followers: int = Field(default=1_000_000, gt=0)
+    # Floors.
+    p2_reach_factor: float = Field(default=2.0, ge=1.0)
+    repeat_at_least: Priority | None = "P2"
+    category_at_least: dict[str, Priority] = Field(default_factory=lambda: dict(PRIVACY_AT_LEAST))
+    category_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_CATEGORY_WEIGHTS)
+    )
+    unknown_category_weight: float = Field(default=0.3, ge=0.0, le=1.0)
+
+    @field_validator("repeat_at_least", mode="before")
+    @classmethod
+    def _none_switches_off(cls, value: Any) -> Any:
+        # TOML has no null: "none" (or "") is how a file says "no floor for repeats".
+        if isinstance(value, str) and value.strip().lower() in ("", "none"):
+            return None
+        return value
+
+    @field_validator("category_weights")
+    @classmethod
+    def _weights_in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, weight in value.items():
+            if not 0.0 <= weight <= 1.0:
+                raise ValueError(f"category_weights.{name} must be between 0 and 1, found {weight}")
+        return value
+
+    @model_validator(mode="after")
+    def _cut_offs_in_order(self) -> TriageSettings:
+        if self.p2_score > self.p1_score:
+            raise ValueError(
+                f"p2_score ({self.p2_score}) must not be above p1_score ({self.p1_score})"
+            )
+        if self.p2_reach_factor > self.p1_reach_factor:
+            raise ValueError(
+                f"p2_reach_factor ({self.p2_reach_factor}) must not be above "
+                f"p1_reach_factor ({self.p1_reach_factor})"
+            )
+        return self
+
+
 class PriorityDeadlines(_Settings):
     """How long the rota has, from opening, to acknowledge, answer and resolve."""
 
@@ -140,18 +229,56 @@ def _deadlines(ack: str, response: str, resolution: str) -> Any:
     return lambda: PriorityDeadlines.model_validate(values)
 
 
+class DeadlineOverride(_Settings):
+    """Some of a tier's deadlines replaced for one category; the rest come from the tier."""
+
+    acknowledge: Duration | None = None
+    response: Duration | None = None
+    resolution: Duration | None = None
+
+
+class CategoryDeadlines(_Settings):
+    """``[deadlines.categories.<category>.P1]`` and so on: a category's own deadlines."""
+
+    P1: DeadlineOverride | None = None
+    P2: DeadlineOverride | None = None
+    P3: DeadlineOverride | None = None
+
+
 class DeadlineSettings(_Settings):
-    """Deadlines per priority. P1 is the urgent tier whose progress is watched in real time."""
+    """Deadlines per priority, optionally per category (``categories.privacy.P1`` replaces
+    some of P1's deadlines for privacy complaints). P1 is the urgent tier whose progress is
+    watched in real time."""
 
     P1: PriorityDeadlines = Field(default_factory=_deadlines("15m", "1h", "24h"))
     P2: PriorityDeadlines = Field(default_factory=_deadlines("1h", "4h", "72h"))
     P3: PriorityDeadlines = Field(default_factory=_deadlines("8h", "24h", "7d"))
+    categories: dict[str, CategoryDeadlines] = Field(default_factory=dict)
 
-    def for_priority(self, priority: str) -> PriorityDeadlines:
+    @model_validator(mode="after")
+    def _overrides_in_order(self) -> DeadlineSettings:
+        for category in self.categories:
+            for priority in PRIORITIES:
+                try:
+                    self.for_priority(priority, category)
+                except ValidationError as exc:
+                    message = "; ".join(
+                        str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()
+                    )
+                    raise ValueError(f"categories.{category}.{priority}: {message}") from None
+        return self
+
+    def for_priority(self, priority: str, category: str | None = None) -> PriorityDeadlines:
+        """The deadlines of ``priority``, with ``category``'s overrides when it has any."""
         if priority not in PRIORITIES:
             raise ValueError(f"unknown priority {priority!r}: expected one of {PRIORITIES}")
         result: PriorityDeadlines = getattr(self, priority)
-        return result
+        overrides = self.categories.get(category) if category is not None else None
+        override: DeadlineOverride | None = getattr(overrides, priority) if overrides else None
+        if override is None:
+            return result
+        changed = override.model_dump(exclude_none=True)
+        return PriorityDeadlines.model_validate({**result.model_dump(), **changed})
 
 
 class Responder(_Settings):

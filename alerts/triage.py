@@ -1,29 +1,20 @@
-"""Which negative posts become complaints, how urgent they are, and when they are due.
+"""Which negative posts become complaints and when they are due.
 
-Priority rules (``t`` is ``ThresholdSettings.reach``, 500 by default):
-
-* **P1** — reach >= 10 x t; or very negative (negativity >= ``VERY_NEGATIVE``) and
-  reach >= 5 x t; or the author alone has >= ``INFLUENCER_FOLLOWERS`` followers
-  (a customer with millions of followers needs a different response).
-* **P2** — reach >= 2 x t.
-* **P3** — everything else that is a complaint.
+How urgent a complaint is (P1/P2/P3) is :mod:`alerts.priority`; this module keeps the
+complaint test and the deadlines, per priority and optionally per category.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from alerts.config import DeadlineSettings, ThresholdSettings
+from alerts.config import DeadlineSettings, Priority, ThresholdSettings, TriageSettings
+from alerts.priority import priority
 
-Priority = Literal["P1", "P2", "P3"]
+__all__ = ["Deadlines", "Priority", "deadlines_for", "is_complaint", "priority_for"]
 
-P1_REACH_FACTOR = 10
-P1_VERY_NEGATIVE_REACH_FACTOR = 5
-P2_REACH_FACTOR = 2
-VERY_NEGATIVE = 0.9
-INFLUENCER_FOLLOWERS = 1_000_000
+_DEFAULT_TRIAGE = TriageSettings()
 
 
 @dataclass(frozen=True)
@@ -45,27 +36,30 @@ def priority_for(
     negativity: float,
     author_followers: int | None,
     thresholds: ThresholdSettings,
+    settings: TriageSettings = _DEFAULT_TRIAGE,
 ) -> Priority:
-    """P1/P2/P3 by the rules in the module docstring."""
-    if (
-        reach >= P1_REACH_FACTOR * thresholds.reach
-        or (
-            negativity >= VERY_NEGATIVE
-            and reach >= P1_VERY_NEGATIVE_REACH_FACTOR * thresholds.reach
-        )
-        or (author_followers or 0) >= INFLUENCER_FOLLOWERS
-    ):
-        return "P1"
-    if reach >= P2_REACH_FACTOR * thresholds.reach:
-        return "P2"
-    return "P3"
+    """The priority when growth, category and repeat status are not known (yet): see
+    :func:`alerts.priority.priority`, which takes them all."""
+    return priority(
+        negativity=negativity,
+        reach=reach,
+        followers=author_followers,
+        thresholds=thresholds,
+        settings=settings,
+    )
 
 
-def deadlines_for(priority: str, opened_at: datetime, deadlines: DeadlineSettings) -> Deadlines:
-    """Deadlines counted from ``opened_at`` (which must be timezone-aware)."""
+def deadlines_for(
+    priority: str,
+    opened_at: datetime,
+    deadlines: DeadlineSettings,
+    category: str | None = None,
+) -> Deadlines:
+    """Deadlines counted from ``opened_at`` (which must be timezone-aware), with the
+    category's own deadlines where ``[deadlines.categories.<category>]`` sets them."""
     if opened_at.tzinfo is None:
         raise ValueError(f"naive datetime {opened_at!r}: pass a timezone-aware opened_at")
-    tier = deadlines.for_priority(priority)
+    tier = deadlines.for_priority(priority, category)
     return Deadlines(
         ack=opened_at + tier.acknowledge,
         response=opened_at + tier.response,

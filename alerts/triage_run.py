@@ -22,6 +22,7 @@ from alerts.config import (
     RotaSettings,
     SpikeSettings,
     ThresholdSettings,
+    TriageSettings,
 )
 from alerts.reach_growth import active_complaints, check_reach_of
 from alerts.spike_complaints import SpikeReport, detect_spikes
@@ -29,10 +30,11 @@ from storage.models import Complaint
 
 
 @dataclass(frozen=True)
-class TriageSettings:
+class TriageRunSettings:
     """Every setting a triage run reads, as uproar.toml composes them."""
 
     thresholds: ThresholdSettings = field(default_factory=ThresholdSettings)
+    triage: TriageSettings = field(default_factory=TriageSettings)
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     rota: RotaSettings = field(default_factory=RotaSettings)
     grouping: GroupingSettings = field(default_factory=GroupingSettings)
@@ -58,7 +60,7 @@ class TriageReport:
 
 def run_triage(
     session: Session,
-    settings: TriageSettings,
+    settings: TriageRunSettings,
     now: datetime,
     model_version: str | None = None,
 ) -> TriageReport:
@@ -74,6 +76,7 @@ def run_triage(
         grouping=settings.grouping,
         repeats=settings.repeats,
         reach_growth=settings.reach_growth,
+        triage=settings.triage,
     )
     spikes = detect_spikes(
         session,

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from flows.cli_complaints import complaints_app
 from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
 from flows.environment import prepare_environment
 
@@ -21,7 +22,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 config_app = typer.Typer(help="Check the configuration file.", no_args_is_help=True)
-complaints_app = typer.Typer(help="Look at complaints.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 sentiment_app = typer.Typer(help="Score text with the sentiment model.", no_args_is_help=True)
 sources_app = typer.Typer(help="Look at the configured sources.", no_args_is_help=True)
@@ -145,37 +145,6 @@ def db_upgrade(config: ConfigOption = None) -> None:
     except DatabaseError as exc:
         raise _fail(str(exc)) from None
     console.print(f"Database at {loaded.database.url} is up to date.", highlight=False)
-
-
-@complaints_app.command("list")
-def complaints_list(
-    config: ConfigOption = None,
-    status: Annotated[str | None, typer.Option(help="only this status, e.g. open")] = None,
-) -> None:
-    """List complaints, newest first."""
-    loaded = _load(config)
-    from alerts.complaints import list_complaints
-    from flows.summary import complaints_table
-    from storage.db import database, session_scope
-    from storage.privacy import mask_personal_data
-
-    with database(loaded.database.url) as factory, session_scope(factory) as session:
-        rows = [
-            {
-                "id": str(c.id),
-                "status": c.status,
-                "prio": c.priority,
-                "reach": f"{c.reach:,}",
-                "owner": c.owner or f"({c.on_duty or 'nobody'} on duty)",
-                "ack due (UTC)": c.ack_due_at.strftime("%m-%d %H:%M"),
-                "post": mask_personal_data(c.post.text)[:70],
-            }
-            for c in list_complaints(session, status=status)
-        ]
-    if not rows:
-        console.print("No complaints" + (f" with status {status}." if status else "."))
-        return
-    console.print(complaints_table(rows, title=f"{len(rows)} complaints", width=console.width))
 
 
 @sources_app.command("status")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args
 
@@ -23,8 +24,10 @@ from alerts.config import (
     SlackSettings,
     SpikeSettings,
     ThresholdSettings,
+    TriageSettings,
 )
 from crawlers.config import ApiSource, CrawlSettings, SourceConfig, WatchConfig
+from sentiment.categories import CATEGORY_IDS
 from sentiment.config import SentimentSettings
 from storage.config import DatabaseSettings
 
@@ -45,6 +48,7 @@ class UproarConfig(BaseModel):
     watches: list[WatchConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
     thresholds: ThresholdSettings = Field(default_factory=ThresholdSettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
@@ -80,6 +84,22 @@ class UproarConfig(BaseModel):
                         f"sources.{index} ({source.name}) names watch {name!r}, "
                         f"which is not defined; known watches: {sorted(known) or 'none'}"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _categories_are_known(self) -> UproarConfig:
+        named: dict[str, Mapping[str, object]] = {
+            "triage.category_weights": self.triage.category_weights,
+            "triage.category_at_least": self.triage.category_at_least,
+            "deadlines.categories": self.deadlines.categories,
+        }
+        for where, table in named.items():
+            unknown = sorted(set(table) - set(CATEGORY_IDS))
+            if unknown:
+                raise ValueError(
+                    f"{where}: unknown complaint category {', '.join(map(repr, unknown))}; "
+                    f"known categories: {', '.join(CATEGORY_IDS)}"
+                )
         return self
 
     def enabled_sources(self) -> list[SourceConfig]:

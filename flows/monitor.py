@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from alerts.config import ConfigError as AlertsConfigError
 from alerts.outbox import DeliveryReport, deliver_pending
-from alerts.triage_run import TriageSettings, run_triage
+from alerts.triage_run import TriageRunSettings, run_triage
 from crawlers.health import SourceHealth
 from crawlers.runner import CrawlResult, run_crawl
 from flows.config import UproarConfig, load_config
@@ -126,10 +126,11 @@ def score_new_posts(config: UproarConfig) -> ScoringReport:
     return ScoringReport(scored=scored, negative=negative, model=model.version)
 
 
-def triage_settings(config: UproarConfig) -> TriageSettings:
+def triage_settings(config: UproarConfig) -> TriageRunSettings:
     """The settings a triage run reads, from uproar.toml."""
-    return TriageSettings(
+    return TriageRunSettings(
         thresholds=config.thresholds,
+        triage=config.triage,
         deadlines=config.deadlines,
         rota=config.rota,
         grouping=config.grouping,

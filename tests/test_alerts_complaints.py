@@ -240,3 +240,37 @@ def test_a_race_for_the_same_post_opens_one_complaint(session_factory, monkeypat
     with session_scope(session_factory) as session:
         assert session.execute(select(func.count()).select_from(Complaint)).scalar_one() == 3
         assert session.execute(select(func.count()).select_from(Notification)).scalar_one() == 3
+
+
+def test_priority_and_deadlines_follow_triage_and_category_settings(session_factory) -> None:
+    """A privacy complaint at the thresholds is at least P2 (category floor) and gets the
+    privacy deadlines; the reasons are kept in the opening event."""
+    from alerts.config import TriageSettings
+
+    deadlines = DeadlineSettings.model_validate(
+        {"categories": {"privacy": {"P2": {"acknowledge": "10m"}}}}
+    )
+    with session_scope(session_factory) as session:
+        leak = add_post(
+            session, "20", "They leaked my address", 0.7, followers=600, category="privacy"
+        )
+        late = add_post(session, "21", "Late again", 0.7, followers=600, category="logistics")
+    with session_scope(session_factory) as session:
+        opened = open_complaints(session, THRESHOLDS, deadlines, ROTA, NOW, triage=TriageSettings())
+        by_post = {c.post_id: c for c in opened}
+        assert by_post[leak].priority == "P2"
+        assert by_post[leak].ack_due_at == NOW + timedelta(minutes=10)
+        assert by_post[leak].response_due_at == NOW + timedelta(hours=4)
+        assert by_post[late].priority == "P3"
+        assert by_post[late].ack_due_at == NOW + timedelta(hours=8)
+        event = session.execute(
+            select(ComplaintEvent).where(ComplaintEvent.complaint_id == by_post[leak].id)
+        ).scalar_one()
+        assert event.detail is not None
+        assert "category privacy: at least P2" in event.detail["priority_reasons"]
+    with session_scope(session_factory) as session:
+        add_post(session, "22", "Leaked again", 0.7, followers=600, category="privacy")
+    no_floor = TriageSettings(category_at_least={})
+    with session_scope(session_factory) as session:
+        (again,) = open_complaints(session, THRESHOLDS, deadlines, ROTA, NOW, triage=no_floor)
+        assert again.priority == "P3"

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.config import GroupingSettings, RepeatSettings, RotaSettings
-from alerts.triage_run import TriageReport, TriageSettings, run_triage
+from alerts.triage_run import TriageReport, TriageRunSettings, run_triage
 from storage.db import session_scope
 from storage.models import (
     Complaint,
@@ -29,7 +29,7 @@ ROTA = RotaSettings.model_validate(
         "shifts": [{"responder": "ana", "start": "00:00", "end": "00:00"}],
     }
 )
-SETTINGS = TriageSettings(rota=ROTA)
+SETTINGS = TriageRunSettings(rota=ROTA)
 STORY = (
     "Larkspur lost my parcel again and support says that is the rule. Order LK-20931 is "
     "three weeks late and nobody answers the chat. Never again."
@@ -90,7 +90,7 @@ def add_post(
 
 
 def triage(
-    factory: sessionmaker[Session], now: datetime = NOW, settings: TriageSettings = SETTINGS
+    factory: sessionmaker[Session], now: datetime = NOW, settings: TriageRunSettings = SETTINGS
 ) -> TriageReport:
     with session_scope(factory) as session:
         return run_triage(session, settings, now)
@@ -265,7 +265,7 @@ def test_old_posts_are_not_rescanned(session_factory) -> None:
     with session_scope(session_factory) as session:
         add_post(session, STORY, fetched_at=NOW - timedelta(days=4), followers=20_000)
     assert triage(session_factory).opened == []
-    wide = TriageSettings(rota=ROTA, grouping=GroupingSettings(rescan_window="5d"))
+    wide = TriageRunSettings(rota=ROTA, grouping=GroupingSettings(rescan_window="5d"))
     assert len(triage(session_factory, settings=wide).opened) == 1
 
 
@@ -337,7 +337,7 @@ def test_a_repeat_can_be_required_to_reach_the_threshold(session_factory) -> Non
     triage(session_factory)
     with session_scope(session_factory) as session:
         add_post(session, "Larkspur refund still missing, day nine.", author="jude", followers=10)
-    strict = TriageSettings(rota=ROTA, repeats=RepeatSettings(needs_reach=True))
+    strict = TriageRunSettings(rota=ROTA, repeats=RepeatSettings(needs_reach=True))
     assert triage(session_factory, NOW + timedelta(minutes=5), strict).opened == []
     assert len(triage(session_factory, NOW + timedelta(minutes=10)).opened) == 1
 

@@ -140,3 +140,33 @@ def test_configured_deadlines_and_bad_input() -> None:
 def test_deadlines_are_ordered_and_after_opening(priority, opened) -> None:
     due = deadlines_for(priority, opened, DeadlineSettings())
     assert opened < due.ack <= due.response <= due.resolution
+
+
+def test_a_category_can_have_its_own_deadlines() -> None:
+    settings = DeadlineSettings.model_validate(
+        {
+            "categories": {
+                "privacy": {"P1": {"acknowledge": "5m", "response": "30m"}},
+                "logistics": {"P3": {"resolution": "3d"}},
+            }
+        }
+    )
+    privacy = deadlines_for("P1", OPENED, settings, "privacy")
+    assert privacy == Deadlines(
+        OPENED + timedelta(minutes=5), OPENED + timedelta(minutes=30), OPENED + timedelta(hours=24)
+    )
+    assert deadlines_for("P2", OPENED, settings, "privacy") == deadlines_for("P2", OPENED, settings)
+    assert deadlines_for("P3", OPENED, settings, "logistics").resolution == OPENED + timedelta(
+        days=3
+    )
+    assert deadlines_for("P1", OPENED, settings, "pricing") == deadlines_for("P1", OPENED, settings)
+    assert deadlines_for("P1", OPENED, settings, None).ack == OPENED + timedelta(minutes=15)
+
+
+def test_category_deadlines_must_stay_in_order() -> None:
+    with pytest.raises(ValueError, match=r"categories\.privacy\.P1: deadlines must satisfy"):
+        DeadlineSettings.model_validate(
+            {"categories": {"privacy": {"P1": {"acknowledge": "2h"}}}}  # after the 1 h response
+        )
+    with pytest.raises(ValueError, match="Extra inputs"):
+        DeadlineSettings.model_validate({"categories": {"privacy": {"P1": {"ack": "5m"}}}})

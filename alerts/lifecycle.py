@@ -1,0 +1,449 @@
+"""Acting on a complaint: claim, respond, wait on the customer, resume, resolve, dismiss,
+reopen. Slack's buttons and the ``uproar complaints`` CLI both call these.
+
+The rules are in :mod:`alerts.complaint_states` (pure); this module is the thin database
+edge. Each function:
+
+* takes the complaint's row lock first (a conditional ``UPDATE`` for a claim, a no-op
+  ``UPDATE`` otherwise), so two people acting at once are serialised on PostgreSQL and
+  SQLite alike and the second one sees what the first did: two claims at the same moment
+  give one owner and one :class:`~alerts.errors.AlreadyClaimed`;
+* locks the owner: only the owner responds, waits, resumes, resolves or dismisses a claimed
+  complaint; anyone else has to take it over (``claim(..., take_over=True)``, recorded);
+* records hit or miss per deadline when it is decided: ``ack_met`` at the claim,
+  ``response_met`` at the first response, ``resolution_met`` at the resolution, where time
+  spent waiting on the customer does not count (``resolution_due_at`` moves by each pause);
+* writes a :class:`~storage.models.ComplaintEvent` (actor, time, detail) and a
+  ``complaint_event`` :class:`~storage.models.Notification` whose deterministic unique key
+  ``complaint:{id}:{event}:{event_id}`` lets the outbox send it exactly once, into the
+  channel (and so the thread) of the complaint's opening alert.
+
+Nothing here commits: the caller does, so the change, its audit event and its notification
+are written together or not at all. Naive datetimes are refused by the storage types.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy.orm import Session
+
+from alerts.complaint_states import (
+    ACTIVE,
+    EVENTS,
+    Action,
+    allowed_actions,
+    effective_resolution_due,
+    met,
+    next_status,
+    paused_for,
+)
+from alerts.config import format_duration
+from alerts.errors import AlreadyClaimed, ComplaintNotFound, InvalidTransition
+from storage.models import Complaint, ComplaintEvent, Notification
+from storage.privacy import mask_personal_data
+
+EVENT_KIND = "complaint_event"
+OPENED_KIND = "complaint_opened"
+MAX_TEXT_CHARS = 300
+
+
+# ---------------------------------------------------------------- the actions
+
+
+def claim(
+    session: Session, complaint_id: int, actor: str, now: datetime, *, take_over: bool = False
+) -> Complaint:
+    """``actor`` becomes the owner of an open complaint; ``ack_met`` is decided.
+
+    Claiming your own complaint again changes nothing. Someone else's claim raises
+    :class:`AlreadyClaimed` unless ``take_over`` (the owner changes, the status stays,
+    a ``taken_over`` event names the previous owner).
+    """
+    won = _updated(
+        session,
+        update(Complaint)
+        .where(
+            Complaint.id == complaint_id,
+            Complaint.status == "open",
+            Complaint.owner.is_(None),
+        )
+        .values(
+            status=next_status("open", "claim"),
+            owner=actor,
+            claimed_at=now,
+            ack_met=Complaint.ack_due_at >= now,
+            updated_at=now,
+        ),
+    )
+    complaint = _fresh(session, complaint_id)
+    if won == 1:
+        assert complaint.ack_met is not None
+        _record(
+            session,
+            complaint,
+            "claim",
+            actor,
+            now,
+            {"ack_due_at": _iso(complaint.ack_due_at), "ack_met": complaint.ack_met},
+            f"claimed by {actor}, acknowledged {_verdict(now, complaint.ack_due_at)}",
+        )
+        return complaint
+    if complaint.owner == actor and complaint.status in ACTIVE:
+        return complaint  # a double click: already yours
+    if complaint.owner is None or complaint.status not in ACTIVE:  # resolved or dismissed
+        raise InvalidTransition(
+            complaint.status, "claim", complaint_id, allowed_actions(complaint.status)
+        )
+    if not take_over:
+        raise AlreadyClaimed(complaint.owner, complaint_id)
+    return _take_over(session, complaint, actor, now)
+
+
+def _take_over(session: Session, complaint: Complaint, actor: str, now: datetime) -> Complaint:
+    previous = complaint.owner
+    assert previous is not None
+    moved = _updated(
+        session,
+        update(Complaint)
+        .where(
+            Complaint.id == complaint.id,
+            Complaint.owner == previous,
+            Complaint.status.in_(sorted(ACTIVE)),
+        )
+        .values(owner=actor, updated_at=now),
+    )
+    complaint = _fresh(session, complaint.id)
+    if moved != 1:  # someone else took it (or closed it) in between
+        if complaint.owner is not None and complaint.owner != actor:
+            raise AlreadyClaimed(complaint.owner, complaint.id)
+        next_status(complaint.status, "take_over", complaint_id=complaint.id)
+        return complaint
+    _record(
+        session,
+        complaint,
+        "take_over",
+        actor,
+        now,
+        {"previous_owner": previous, "status": complaint.status},
+        f"taken over by {actor} from {previous}",
+    )
+    return complaint
+
+
+def respond(
+    session: Session, complaint_id: int, actor: str, now: datetime, note: str | None = None
+) -> Complaint:
+    """The owner answered the customer. The first response decides ``response_met``;
+    responding while waiting on the customer ends the pause."""
+    complaint = _lock(session, complaint_id)
+    status = _owner_transition(complaint, "respond", actor)
+    resumed = _end_pause(complaint, now)
+    first = complaint.responded_at is None
+    if first:
+        complaint.responded_at = now
+        complaint.response_met = met(now, complaint.response_due_at)
+    complaint.status = status
+    complaint.updated_at = now
+    detail: dict[str, Any] = {"note": note, "first": first, "response_met": complaint.response_met}
+    if resumed:
+        detail["paused_seconds"] = int(resumed.total_seconds())
+    verdict = f", first response {_verdict(now, complaint.response_due_at)}" if first else ""
+    _record(
+        session,
+        complaint,
+        "respond",
+        actor,
+        now,
+        detail,
+        _with(f"{actor} responded{verdict}", note),
+    )
+    return complaint
+
+
+def wait_on_customer(session: Session, complaint_id: int, actor: str, now: datetime) -> Complaint:
+    """Waiting on the customer: the resolution clock stops until :func:`resume`."""
+    complaint = _lock(session, complaint_id)
+    complaint.status = _owner_transition(complaint, "wait", actor)
+    complaint.paused_at = now
+    complaint.updated_at = now
+    _record(
+        session,
+        complaint,
+        "wait",
+        actor,
+        now,
+        {"resolution_due_at": _iso(complaint.resolution_due_at)},
+        f"waiting on the customer ({actor}); the resolution clock is paused",
+    )
+    return complaint
+
+
+def resume(session: Session, complaint_id: int, actor: str, now: datetime) -> Complaint:
+    """Back to work after waiting: the resolution deadline moves by the time waited."""
+    complaint = _lock(session, complaint_id)
+    status = _owner_transition(complaint, "resume", actor)
+    waited = _end_pause(complaint, now)
+    complaint.status = status
+    complaint.updated_at = now
+    _record(
+        session,
+        complaint,
+        "resume",
+        actor,
+        now,
+        {
+            "paused_seconds": int(waited.total_seconds()),
+            "resolution_due_at": _iso(complaint.resolution_due_at),
+        },
+        f"resumed by {actor} after {_duration(waited)} waiting; resolve by "
+        f"{_clock(complaint.resolution_due_at)}",
+    )
+    return complaint
+
+
+def resolve(
+    session: Session, complaint_id: int, actor: str, now: datetime, outcome: str | None = None
+) -> Complaint:
+    """The owner closed the loop. ``resolution_met`` is decided with waiting time left out;
+    with no response recorded before, the resolution is also the first response."""
+    complaint = _lock(session, complaint_id)
+    status = _owner_transition(complaint, "resolve", actor)
+    _end_pause(complaint, now)
+    if complaint.responded_at is None:
+        complaint.responded_at = now
+        complaint.response_met = met(now, complaint.response_due_at)
+    complaint.resolved_at = now
+    complaint.resolution_met = met(now, complaint.resolution_due_at)
+    complaint.status = status
+    complaint.updated_at = now
+    _record(
+        session,
+        complaint,
+        "resolve",
+        actor,
+        now,
+        {
+            "outcome": outcome,
+            "resolution_met": complaint.resolution_met,
+            "response_met": complaint.response_met,
+            "paused_seconds": complaint.paused_seconds,
+        },
+        _with(f"resolved by {actor}, {_verdict(now, complaint.resolution_due_at)}", outcome),
+    )
+    return complaint
+
+
+def dismiss(
+    session: Session, complaint_id: int, actor: str, now: datetime, reason: str | None = None
+) -> Complaint:
+    """ "Not an issue": the complaint closes without a resolution verdict. Anyone may
+    dismiss an open complaint; a claimed one only its owner."""
+    complaint = _lock(session, complaint_id)
+    status = next_status(complaint.status, "dismiss", complaint_id=complaint_id)
+    _check_owner(complaint, actor)
+    _end_pause(complaint, now)
+    complaint.status = status
+    complaint.dismissed_at = now
+    complaint.updated_at = now
+    _record(
+        session,
+        complaint,
+        "dismiss",
+        actor,
+        now,
+        {"reason": reason},
+        _with(f"dismissed by {actor} as not an issue", reason),
+    )
+    return complaint
+
+
+def reopen(
+    session: Session, complaint_id: int, actor: str, now: datetime, reason: str
+) -> Complaint:
+    """New activity on a resolved or dismissed complaint: it needs attention again.
+
+    It goes back to its owner (``claimed``) or, with none, to ``open``. The time it spent
+    closed does not count against the deadlines still to be decided: each of those moves by
+    that time (and ``paused_seconds`` grows by it); ``resolution_met`` is undecided again.
+    """
+    complaint = _lock(session, complaint_id)
+    previous = complaint.status
+    status = next_status(
+        previous,
+        "reopen",
+        responded=complaint.responded_at is not None,
+        owned=complaint.owner is not None,
+        complaint_id=complaint_id,
+    )
+    closed_at = complaint.resolved_at if previous == "resolved" else complaint.dismissed_at
+    stopped = paused_for(closed_at, now)
+    complaint.resolved_at = None
+    complaint.dismissed_at = None
+    complaint.resolution_met = None
+    if complaint.ack_met is None:
+        complaint.ack_due_at += stopped
+    if complaint.response_met is None:
+        complaint.response_due_at += stopped
+    complaint.resolution_due_at += stopped
+    complaint.paused_seconds = (complaint.paused_seconds or 0) + int(stopped.total_seconds())
+    complaint.status = status
+    complaint.updated_at = now
+    _record(
+        session,
+        complaint,
+        "reopen",
+        actor,
+        now,
+        {
+            "reason": reason,
+            "previous_status": previous,
+            "owner": complaint.owner,
+            "resolution_due_at": _iso(complaint.resolution_due_at),
+        },
+        _with(f"reopened by {actor} (was {previous})", reason),
+    )
+    return complaint
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _updated(session: Session, statement: Update) -> int:
+    """Run a bulk UPDATE that bypasses the session's cached objects; rows it changed."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def _fresh(session: Session, complaint_id: int) -> Complaint:
+    """The complaint as the database has it now, not as this session last saw it."""
+    complaint = session.get(Complaint, complaint_id, populate_existing=True)
+    if complaint is None:
+        raise ComplaintNotFound(complaint_id)
+    return complaint
+
+
+def _lock(session: Session, complaint_id: int) -> Complaint:
+    """Take the complaint's write lock, then read it: a concurrent action waits for ours
+    to commit and then sees it (a row lock on PostgreSQL, the write lock on SQLite)."""
+    touched = _updated(
+        session,
+        update(Complaint).where(Complaint.id == complaint_id).values(status=Complaint.status),
+    )
+    if touched == 0:
+        raise ComplaintNotFound(complaint_id)
+    return _fresh(session, complaint_id)
+
+
+def _check_owner(complaint: Complaint, actor: str) -> None:
+    if complaint.owner is not None and complaint.owner != actor:
+        raise AlreadyClaimed(complaint.owner, complaint.id)
+
+
+def _owner_transition(complaint: Complaint, action: Action, actor: str) -> str:
+    """The next status for the owner's ``action``; wrong state first, then wrong person."""
+    status = next_status(
+        complaint.status,
+        action,
+        responded=complaint.responded_at is not None,
+        owned=complaint.owner is not None,
+        complaint_id=complaint.id,
+    )
+    _check_owner(complaint, actor)
+    return status
+
+
+def _end_pause(complaint: Complaint, now: datetime) -> timedelta:
+    """Close a running pause: the resolution deadline moves by its length."""
+    if complaint.paused_at is None:
+        return timedelta(0)
+    waited = paused_for(complaint.paused_at, now)
+    complaint.resolution_due_at = effective_resolution_due(
+        complaint.resolution_due_at, complaint.paused_at, now
+    )
+    complaint.paused_seconds = (complaint.paused_seconds or 0) + int(waited.total_seconds())
+    complaint.paused_at = None
+    return waited
+
+
+def _thread_channel(session: Session, complaint_id: int) -> str | None:
+    """The channel of the complaint's opening alert, whose thread the event joins."""
+    return session.execute(
+        select(Notification.channel)
+        .where(Notification.complaint_id == complaint_id, Notification.kind == OPENED_KIND)
+        .order_by(Notification.id)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _record(
+    session: Session,
+    complaint: Complaint,
+    action: Action,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any],
+    summary: str,
+) -> ComplaintEvent:
+    """The audit event and its outbox notification, in the caller's transaction."""
+    name = EVENTS[action]
+    event = ComplaintEvent(
+        complaint_id=complaint.id, actor=actor, action=name, at=now, detail=detail
+    )
+    session.add(event)
+    session.flush()
+    text = mask_personal_data(f"#{complaint.id} {summary}")
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[: MAX_TEXT_CHARS - 1].rstrip() + "…"
+    session.add(
+        Notification(
+            key=f"complaint:{complaint.id}:{name}:{event.id}",
+            complaint_id=complaint.id,
+            kind=EVENT_KIND,
+            channel=_thread_channel(session, complaint.id),
+            payload={
+                "complaint_id": complaint.id,
+                "event": name,
+                "actor": actor,
+                "at": _iso(now),
+                "detail": _masked(detail),
+                "text": text,
+                "mention": None,
+                "status": complaint.status,
+                "owner": complaint.owner,
+            },
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return event
+
+
+def _masked(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: mask_personal_data(v) if isinstance(v, str) else v for k, v in detail.items()}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _clock(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _duration(span: timedelta) -> str:
+    return format_duration(timedelta(seconds=max(int(span.total_seconds()), 0)))
+
+
+def _verdict(done_at: datetime, due_at: datetime) -> str:
+    if met(done_at, due_at):
+        return "in time"
+    return f"{_duration(done_at - due_at)} late"
+
+
+def _with(summary: str, note: str | None) -> str:
+    return f"{summary}: {' '.join(note.split())}" if note and note.strip() else summary
