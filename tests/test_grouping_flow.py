@@ -16,7 +16,8 @@ from flows.sample_server import SampleServer
 from storage.db import open_database
 from storage.models import Complaint, ComplaintEvent, ComplaintPost, Notification, Post
 
-pytestmark = pytest.mark.slow
+# Three monitor runs (each crawls six sources in subprocesses) on a shared machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 TITLE = "Three weeks and still no throw from Larkspur"
 TEXT = (
