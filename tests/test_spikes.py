@@ -124,4 +124,3 @@ def test_smoothed_growth_lies_between_the_old_rate_and_the_new(
 )
 def test_has_grown(reach: int, notified: int | None, factor: float, grown: bool) -> None:
     assert has_grown(reach, notified, factor) is grown
-
