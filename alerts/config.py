@@ -402,14 +402,15 @@ class GroupingSettings(_Settings):
     (:mod:`alerts.similarity`) at or above which they tell the same story; 0.5 keeps copies
     with a changed word or two, an added "RT @x:" or a link, and rejects two different
     complaints that share a few phrases. Texts with fewer than ``min_shingles`` shingles
-    only match when identical. Near-duplicates are looked for among the complaint posts of
+    (about that many words, or CJK characters) only match when identical: two customers
+    writing "order 123 not delivered" and "order 456 not delivered" are two complaints. Near-duplicates are looked for among the complaint posts of
     the same watch published within ``window`` of each other. ``rescan_window`` bounds how
     far back (by first fetch) posts without a complaint are reconsidered on each run.
     """
 
     window: Duration = Field(default=timedelta(hours=72))
     near_duplicate_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
-    min_shingles: int = Field(default=3, ge=1)
+    min_shingles: int = Field(default=8, ge=1)
     rescan_window: Duration = Field(default=timedelta(hours=72))
 
 

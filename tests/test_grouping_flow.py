@@ -17,7 +17,7 @@ from storage.db import open_database
 from storage.models import Complaint, ComplaintEvent, ComplaintPost, Notification, Post
 
 # Three monitor runs (each crawls six sources in subprocesses) on a shared machine.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 TITLE = "Three weeks and still no throw from Larkspur"
 TEXT = (

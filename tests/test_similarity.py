@@ -71,6 +71,21 @@ def test_near_duplicates(a: str, b: str, same: bool) -> None:
     assert (found is not None) is same
 
 
+def test_short_templated_complaints_of_different_people_stay_apart() -> None:
+    from alerts.config import GroupingSettings
+
+    settings = GroupingSettings()
+    a, b = (
+        shingles("Order not delivered yet, number 123"),
+        shingles("Order not delivered yet, number 456"),
+    )
+    assert near_duplicate_similarity(a, b, settings.near_duplicate_threshold, 3) is not None
+    found = near_duplicate_similarity(
+        a, b, settings.near_duplicate_threshold, settings.min_shingles
+    )
+    assert found is None
+
+
 def test_cjk_is_tokenised_per_character_and_latin_per_word() -> None:
     assert tokens("云雀家居 Larkspur-Home 客服") == [
         "云", "雀", "家", "居", "larkspur", "home", "客", "服"
