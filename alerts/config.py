@@ -403,9 +403,10 @@ class GroupingSettings(_Settings):
     with a changed word or two, an added "RT @x:" or a link, and rejects two different
     complaints that share a few phrases. Texts with fewer than ``min_shingles`` shingles
     (about that many words, or CJK characters) only match when identical: two customers
-    writing "order 123 not delivered" and "order 456 not delivered" are two complaints. Near-duplicates are looked for among the complaint posts of
-    the same watch published within ``window`` of each other. ``rescan_window`` bounds how
-    far back (by first fetch) posts without a complaint are reconsidered on each run.
+    writing "order 123 not delivered" and "order 456 not delivered" are two complaints.
+    Near-duplicates are looked for among the complaint posts of the same watch published
+    within ``window`` of each other. ``rescan_window`` bounds how far back (by first
+    fetch) posts without a complaint are reconsidered on each run.
     """
 
     window: Duration = Field(default=timedelta(hours=72))
