@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from alerts.config import format_duration
 from alerts.errors import InvalidTransition
 
 Status = Literal["open", "claimed", "responded", "waiting", "resolved", "dismissed"]
@@ -152,6 +153,22 @@ def effective_resolution_due(
 def time_left(due_at: datetime, now: datetime) -> timedelta:
     """Time until ``due_at`` (negative when overdue)."""
     return due_at - now
+
+
+def duration(span: timedelta) -> str:
+    """``"1h5m"``: a span as :func:`alerts.config.format_duration` writes it (never negative)."""
+    return format_duration(timedelta(seconds=max(int(span.total_seconds()), 0)))
+
+
+def verdict(done_at: datetime, due_at: datetime) -> str:
+    """``"in time"`` or ``"12m late"``."""
+    if met(done_at, due_at):
+        return "in time"
+    return f"{duration(done_at - due_at)} late"
+
+
+def clock(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 # ---------------------------------------------------------------- where each deadline stands

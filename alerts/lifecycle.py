@@ -16,10 +16,15 @@ edge. Each function:
 * writes a :class:`~storage.models.ComplaintEvent` (actor, time, detail) and a
   ``complaint_event`` :class:`~storage.models.Notification` whose deterministic unique key
   ``complaint:{id}:{event}:{event_id}`` lets the outbox send it exactly once, into the
-  channel (and so the thread) of the complaint's opening alert.
+  channel (and so the thread) of the complaint's opening alert
+  (:func:`alerts.complaint_events.record_event`, which other events use too).
+
+``text`` in the notification is one plain line with personal data masked and the
+complaint's number first ("#12 claimed by ana, acknowledged in time").
 
 Nothing here commits: the caller does, so the change, its audit event and its notification
 are written together or not at all. Naive datetimes are refused by the storage types.
+Responders' notes, outcomes and reasons are stored with personal data masked.
 """
 
 from __future__ import annotations
@@ -30,22 +35,25 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
+from alerts.complaint_events import record_event
 from alerts.complaint_states import (
     ACTIVE,
     EVENTS,
     Action,
     allowed_actions,
+    clock,
+    duration,
     effective_resolution_due,
     met,
     next_status,
     paused_for,
+    verdict,
 )
-from alerts.config import format_duration
+from alerts.config import DEFAULT_CHANNEL
 from alerts.errors import AlreadyClaimed, ComplaintNotFound, InvalidTransition
 from storage.models import Complaint, ComplaintEvent, Notification
 from storage.privacy import mask_personal_data
 
-EVENT_KIND = "complaint_event"
 OPENED_KIND = "complaint_opened"
 MAX_TEXT_CHARS = 300
 
@@ -80,15 +88,14 @@ def claim(
     )
     complaint = _fresh(session, complaint_id)
     if won == 1:
-        assert complaint.ack_met is not None
         _record(
             session,
             complaint,
-            "claim",
+            EVENTS["claim"],
             actor,
             now,
             {"ack_due_at": _iso(complaint.ack_due_at), "ack_met": complaint.ack_met},
-            f"claimed by {actor}, acknowledged {_verdict(now, complaint.ack_due_at)}",
+            f"claimed by {actor}, acknowledged {verdict(now, complaint.ack_due_at)}",
         )
         return complaint
     if complaint.owner == actor and complaint.status in ACTIVE:
@@ -124,7 +131,7 @@ def _take_over(session: Session, complaint: Complaint, actor: str, now: datetime
     _record(
         session,
         complaint,
-        "take_over",
+        EVENTS["take_over"],
         actor,
         now,
         {"previous_owner": previous, "status": complaint.status},
@@ -147,18 +154,22 @@ def respond(
         complaint.response_met = met(now, complaint.response_due_at)
     complaint.status = status
     complaint.updated_at = now
-    detail: dict[str, Any] = {"note": note, "first": first, "response_met": complaint.response_met}
+    detail: dict[str, Any] = {
+        "note": _masked(note),
+        "first": first,
+        "response_met": complaint.response_met,
+    }
     if resumed:
         detail["paused_seconds"] = int(resumed.total_seconds())
-    verdict = f", first response {_verdict(now, complaint.response_due_at)}" if first else ""
+    timing = f", first response {verdict(now, complaint.response_due_at)}" if first else ""
     _record(
         session,
         complaint,
-        "respond",
+        EVENTS["respond"],
         actor,
         now,
         detail,
-        _with(f"{actor} responded{verdict}", note),
+        _with(f"{actor} responded{timing}", note),
     )
     return complaint
 
@@ -172,7 +183,7 @@ def wait_on_customer(session: Session, complaint_id: int, actor: str, now: datet
     _record(
         session,
         complaint,
-        "wait",
+        EVENTS["wait"],
         actor,
         now,
         {"resolution_due_at": _iso(complaint.resolution_due_at)},
@@ -191,15 +202,15 @@ def resume(session: Session, complaint_id: int, actor: str, now: datetime) -> Co
     _record(
         session,
         complaint,
-        "resume",
+        EVENTS["resume"],
         actor,
         now,
         {
             "paused_seconds": int(waited.total_seconds()),
             "resolution_due_at": _iso(complaint.resolution_due_at),
         },
-        f"resumed by {actor} after {_duration(waited)} waiting; resolve by "
-        f"{_clock(complaint.resolution_due_at)}",
+        f"resumed by {actor} after {duration(waited)} waiting; resolve by "
+        f"{clock(complaint.resolution_due_at)}",
     )
     return complaint
 
@@ -222,16 +233,16 @@ def resolve(
     _record(
         session,
         complaint,
-        "resolve",
+        EVENTS["resolve"],
         actor,
         now,
         {
-            "outcome": outcome,
+            "outcome": _masked(outcome),
             "resolution_met": complaint.resolution_met,
             "response_met": complaint.response_met,
             "paused_seconds": complaint.paused_seconds,
         },
-        _with(f"resolved by {actor}, {_verdict(now, complaint.resolution_due_at)}", outcome),
+        _with(f"resolved by {actor}, {verdict(now, complaint.resolution_due_at)}", outcome),
     )
     return complaint
 
@@ -251,10 +262,10 @@ def dismiss(
     _record(
         session,
         complaint,
-        "dismiss",
+        EVENTS["dismiss"],
         actor,
         now,
-        {"reason": reason},
+        {"reason": _masked(reason)},
         _with(f"dismissed by {actor} as not an issue", reason),
     )
     return complaint
@@ -294,11 +305,11 @@ def reopen(
     _record(
         session,
         complaint,
-        "reopen",
+        EVENTS["reopen"],
         actor,
         now,
         {
-            "reason": reason,
+            "reason": _masked(reason),
             "previous_status": previous,
             "owner": complaint.owner,
             "resolution_due_at": _iso(complaint.resolution_due_at),
@@ -368,81 +379,51 @@ def _end_pause(complaint: Complaint, now: datetime) -> timedelta:
     return waited
 
 
-def _thread_channel(session: Session, complaint_id: int) -> str | None:
+def _thread_channel(session: Session, complaint_id: int) -> str:
     """The channel of the complaint's opening alert, whose thread the event joins."""
-    return session.execute(
+    channel = session.execute(
         select(Notification.channel)
         .where(Notification.complaint_id == complaint_id, Notification.kind == OPENED_KIND)
         .order_by(Notification.id)
         .limit(1)
     ).scalar_one_or_none()
+    return channel or DEFAULT_CHANNEL
 
 
 def _record(
     session: Session,
     complaint: Complaint,
-    action: Action,
+    event: str,
     actor: str,
     now: datetime,
     detail: dict[str, Any],
     summary: str,
 ) -> ComplaintEvent:
-    """The audit event and its outbox notification, in the caller's transaction."""
-    name = EVENTS[action]
-    event = ComplaintEvent(
-        complaint_id=complaint.id, actor=actor, action=name, at=now, detail=detail
-    )
-    session.add(event)
-    session.flush()
-    text = mask_personal_data(f"#{complaint.id} {summary}")
+    """The audit event and its thread notification (``#<id> <summary>``, one line)."""
+    text = f"#{complaint.id} {summary}"
     if len(text) > MAX_TEXT_CHARS:
         text = text[: MAX_TEXT_CHARS - 1].rstrip() + "…"
-    session.add(
-        Notification(
-            key=f"complaint:{complaint.id}:{name}:{event.id}",
-            complaint_id=complaint.id,
-            kind=EVENT_KIND,
-            channel=_thread_channel(session, complaint.id),
-            payload={
-                "complaint_id": complaint.id,
-                "event": name,
-                "actor": actor,
-                "at": _iso(now),
-                "detail": _masked(detail),
-                "text": text,
-                "mention": None,
-                "status": complaint.status,
-                "owner": complaint.owner,
-            },
-            status="pending",
-            attempts=0,
-            created_at=now,
-        )
+    row = record_event(
+        session,
+        complaint,
+        event,
+        actor,
+        now,
+        detail,
+        text,
+        channel=_thread_channel(session, complaint.id),
     )
     session.flush()
-    return event
+    return row
 
 
-def _masked(detail: dict[str, Any]) -> dict[str, Any]:
-    return {k: mask_personal_data(v) if isinstance(v, str) else v for k, v in detail.items()}
+def _masked(text: str | None) -> str | None:
+    """Free text from a responder may quote the customer: the trail keeps it masked."""
+    return mask_personal_data(text) if text else text
 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
-
-
-def _clock(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _duration(span: timedelta) -> str:
-    return format_duration(timedelta(seconds=max(int(span.total_seconds()), 0)))
-
-
-def _verdict(done_at: datetime, due_at: datetime) -> str:
-    if met(done_at, due_at):
-        return "in time"
-    return f"{_duration(done_at - due_at)} late"
 
 
 def _with(summary: str, note: str | None) -> str:

@@ -91,22 +91,25 @@ def complaints_list(
     _choice(priority, PRIORITIES, "--priority")
     from alerts.complaints import list_complaints
     from flows.summary import complaints_table
-    from storage.db import database, session_scope
+    from storage.db import DatabaseError, database, session_scope
     from storage.privacy import mask_personal_data
 
-    with database(loaded.database.url) as factory, session_scope(factory) as session:
-        rows = [
-            {
-                "id": str(c.id),
-                "status": c.status,
-                "prio": c.priority,
-                "reach": f"{c.reach:,}",
-                "owner": c.owner or f"({c.on_duty or 'nobody'} on duty)",
-                "ack due (UTC)": c.ack_due_at.strftime("%m-%d %H:%M"),
-                "post": mask_personal_data(c.post.text)[:70],
-            }
-            for c in list_complaints(session, status=status, priority=priority)
-        ]
+    try:
+        with database(loaded.database.url) as factory, session_scope(factory) as session:
+            rows = [
+                {
+                    "id": str(c.id),
+                    "status": c.status,
+                    "prio": c.priority,
+                    "reach": f"{c.reach:,}",
+                    "owner": c.owner or f"({c.on_duty or 'nobody'} on duty)",
+                    "ack due (UTC)": c.ack_due_at.strftime("%m-%d %H:%M"),
+                    "post": mask_personal_data(c.post.text)[:70],
+                }
+                for c in list_complaints(session, status=status, priority=priority)
+            ]
+    except DatabaseError as exc:
+        raise _fail(str(exc)) from None
     if not rows:
         wanted = " and ".join(
             part
@@ -127,14 +130,13 @@ def complaints_show(complaint_id: ComplaintId, config: ConfigOption = None) -> N
     loaded = _load(config)
     from alerts.complaints import get_complaint
     from alerts.errors import ComplaintError
-    from storage.db import database, session_scope
+    from storage.db import DatabaseError, database, session_scope
 
-    with database(loaded.database.url) as factory, session_scope(factory) as session:
-        try:
-            complaint = get_complaint(session, complaint_id)
-        except ComplaintError as exc:
-            raise _fail(str(exc)) from None
-        lines = complaint_report(complaint, _now())
+    try:
+        with database(loaded.database.url) as factory, session_scope(factory) as session:
+            lines = complaint_report(get_complaint(session, complaint_id), _now())
+    except (ComplaintError, DatabaseError) as exc:
+        raise _fail(str(exc)) from None
     for line in lines:
         console.print(line, highlight=False, markup=False)
 

@@ -282,3 +282,16 @@ def test_a_bad_config_names_the_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["complaints", "list", "--config", str(path)])
     assert result.exit_code == 2
     assert str(path) in result.output and "triage.p1_score" in result.output
+
+
+def test_an_unreachable_database_exits_2_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "uproar.toml"
+    path.write_text(
+        '[database]\nurl = "postgresql://nobody@127.0.0.1:1/none"\n'
+        '[[rota.responders]]\nname = "ana"\n',
+        encoding="utf-8",
+    )
+    for args in (["list"], ["show", "1"], ["claim", "1", "--as", "ana"]):
+        result = runner.invoke(app, ["complaints", *args, "--config", str(path)])
+        assert result.exit_code == 2, (args, result.output)
+        assert "could not upgrade the database at postgresql" in result.output
