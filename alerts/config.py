@@ -637,3 +637,61 @@ class EscalationSettings(EscalationPolicy):
         if own is not None:
             return own
         return EscalationPolicy.model_validate({key: getattr(self, key) for key in _POLICY_KEYS})
+
+
+class GroupingSettings(_Settings):
+    """Which posts attach to an existing complaint instead of opening another
+    (:mod:`alerts.grouping`).
+
+    ``near_duplicate_threshold`` is the Jaccard similarity of two posts' shingle sets
+    (:mod:`alerts.similarity`) at or above which they tell the same story; 0.5 keeps copies
+    with a changed word or two, an added "RT @x:" or a link, and rejects two different
+    complaints that share a few phrases. Texts with fewer than ``min_shingles`` shingles
+    (about that many words, or CJK characters) only match when identical: two customers
+    writing "order 123 not delivered" and "order 456 not delivered" are two complaints.
+    Near-duplicates are looked for among the complaint posts of the same watch published
+    within ``window`` of each other. ``rescan_window`` bounds how far back (by first
+    fetch) posts without a complaint are reconsidered on each run.
+    """
+
+    window: Duration = Field(default=timedelta(hours=72))
+    near_duplicate_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    min_shingles: int = Field(default=8, ge=1)
+    rescan_window: Duration = Field(default=timedelta(hours=72))
+
+
+class RepeatSettings(_Settings):
+    """The same author (platform + author) complaining again within ``window`` opens a
+    repeat complaint linked to the earlier one. With ``needs_reach = false`` a repeat opens
+    even below ``thresholds.reach``: the first answer did not close the loop."""
+
+    window: Duration = Field(default=timedelta(days=30))
+    needs_reach: bool = False
+
+
+class SpikeSettings(_Settings):
+    """Spike detection (:mod:`alerts.spikes`): negative posts of a watch (and of each
+    category) in one clock hour, tested against a Poisson baseline: the mean count in the
+    same hour of the week over the previous ``baseline_days``, at least ``expected_floor``.
+    A spike needs at least ``min_count`` posts and P(X >= count) <= ``p_value``; it is P1
+    when count >= ``large_factor`` x expected and >= ``large_min_count``, else
+    ``priority``. The current and the previous ``hours_checked - 1`` hours are tested."""
+
+    enabled: bool = True
+    baseline_days: int = Field(default=14, ge=7)
+    min_count: int = Field(default=5, ge=1)
+    p_value: float = Field(default=0.001, gt=0.0, lt=1.0)
+    expected_floor: float = Field(default=0.5, gt=0.0)
+    large_factor: float = Field(default=5.0, ge=1.0)
+    large_min_count: int = Field(default=20, ge=1)
+    priority: str = Field(default="P2", pattern=r"^P[123]$")
+    hours_checked: int = Field(default=2, ge=1, le=48)
+
+
+class ReachGrowthSettings(_Settings):
+    """Reach re-estimated on each run for complaints still being handled. Growth per hour
+    is smoothed exponentially with time constant ``smoothing``; a ``reach_grew`` event is
+    sent when reach reaches ``factor`` x the reach last announced."""
+
+    factor: float = Field(default=2.0, gt=1.0)
+    smoothing: Duration = Field(default=timedelta(hours=1))

@@ -18,8 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from alerts.config import (
     DeadlineSettings,
     EscalationSettings,
+    GroupingSettings,
+    ReachGrowthSettings,
+    RepeatSettings,
     RotaSettings,
     SlackSettings,
+    SpikeSettings,
     ThresholdSettings,
     TriageSettings,
 )
@@ -53,6 +57,10 @@ class UproarConfig(BaseModel):
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    grouping: GroupingSettings = Field(default_factory=GroupingSettings)
+    repeats: RepeatSettings = Field(default_factory=RepeatSettings)
+    spikes: SpikeSettings = Field(default_factory=SpikeSettings)
+    reach_growth: ReachGrowthSettings = Field(default_factory=ReachGrowthSettings)
 
     @model_validator(mode="after")
     def _names_are_unique_and_known(self) -> UproarConfig:

@@ -10,10 +10,11 @@ from datetime import datetime
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from alerts.complaints import open_complaints
 from alerts.config import ConfigError as AlertsConfigError
+from alerts.config import RotaSettings
 from alerts.outbox import DeliveryReport, deliver_pending
 from alerts.rota_changes import load_rota
+from alerts.triage_run import TriageRunSettings, run_triage
 from crawlers.health import SourceHealth
 from crawlers.runner import CrawlResult, run_crawl
 from flows.config import UproarConfig, load_config
@@ -37,6 +38,18 @@ class OpenedComplaint:
     negativity: float
     on_duty: str | None
     excerpt: str
+    kind: str = "post"
+    repeat_of_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TriageSummary:
+    """What the triage step did besides opening complaints."""
+
+    opened: list[OpenedComplaint] = field(default_factory=list)
+    grouped: int = 0
+    reopened: int = 0
+    reach_grew: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class MonitorSummary:
     crawls: list[CrawlResult] = field(default_factory=list)
     scoring: ScoringReport | None = None
     opened: list[OpenedComplaint] = field(default_factory=list)
+    grouped: int = 0
+    reach_grew: int = 0
     delivery: DeliveryReport | None = None
     health: list[SourceHealth] = field(default_factory=list)
 
@@ -113,23 +128,33 @@ def score_new_posts(config: UproarConfig) -> ScoringReport:
     return ScoringReport(scored=scored, negative=negative, model=model.version)
 
 
+def triage_settings(config: UproarConfig, rota: RotaSettings | None = None) -> TriageRunSettings:
+    """The settings a triage run reads, from uproar.toml (``rota``: the effective rota)."""
+    return TriageRunSettings(
+        thresholds=config.thresholds,
+        triage=config.triage,
+        deadlines=config.deadlines,
+        rota=rota or config.rota,
+        grouping=config.grouping,
+        repeats=config.repeats,
+        spikes=config.spikes,
+        reach_growth=config.reach_growth,
+        channel=config.slack.channel,
+    )
+
+
 @task(name="open-complaints", cache_policy=NO_CACHE)
-def open_new_complaints(config: UproarConfig, now: datetime) -> list[OpenedComplaint]:
-    """Turn negative, spreading posts into complaints with an owner on duty and deadlines."""
+def open_new_complaints(config: UproarConfig, now: datetime) -> TriageSummary:
+    """Turn negative, spreading posts into complaints with an owner on duty and deadlines;
+    attach copies of a story to its complaint; open spikes; re-estimate reach."""
     with (
         database(config.database.url, upgrade_schema=False) as factory,
         session_scope(factory) as session,
     ):
-        opened = open_complaints(
-            session,
-            thresholds=config.thresholds,
-            deadlines=config.deadlines,
-            rota=load_rota(session, config.rota, since=now),  # config + stored overrides/swaps
-            now=now,
-            channel=config.slack.channel,
-            triage=config.triage,
-        )
-        return [
+        # the effective rota: config plus the overrides and swaps stored from the CLI
+        rota = load_rota(session, config.rota, since=now)
+        report = run_triage(session, triage_settings(config, rota), now)
+        opened = [
             OpenedComplaint(
                 id=complaint.id,
                 priority=complaint.priority,
@@ -137,9 +162,17 @@ def open_new_complaints(config: UproarConfig, now: datetime) -> list[OpenedCompl
                 negativity=complaint.negativity,
                 on_duty=complaint.on_duty,
                 excerpt=mask_personal_data(complaint.post.text)[:90],
+                kind=complaint.kind,
+                repeat_of_id=complaint.repeat_of_id,
             )
-            for complaint in opened
+            for complaint in report.opened
         ]
+        return TriageSummary(
+            opened=opened,
+            grouped=len(report.posts.grouped) + len(report.spikes.extended),
+            reopened=len(report.posts.reopened) + len(report.spikes.reopened),
+            reach_grew=len(report.reach_grew),
+        )
 
 
 @task(name="deliver-notifications", cache_policy=NO_CACHE)
@@ -168,6 +201,8 @@ def monitor(config_path: str, now: datetime | None = None) -> MonitorSummary:
     summary = MonitorSummary(crawls=[future.result() for future in futures])
     summary.health = check_sources(config, moment)
     summary.scoring = score_new_posts(config)
-    summary.opened = open_new_complaints(config, moment)
+    triage = open_new_complaints(config, moment)
+    summary.opened, summary.grouped = triage.opened, triage.grouped
+    summary.reach_grew = triage.reach_grew
     summary.delivery = deliver_notifications(config, moment)
     return summary

@@ -82,6 +82,11 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
         console.print(complaints_table(rows, "Complaints opened", console.width))
     else:
         console.print("No new complaints opened.")
+    if summary.grouped or summary.reach_grew:
+        console.print(
+            f"{summary.grouped} post(s) attached to existing complaints; "
+            f"{summary.reach_grew} complaint(s) announced as growing in reach."
+        )
 
     delivery = summary.delivery
     if delivery is not None and not (delivery.delivered or delivery.failed or delivery.pending):

@@ -179,12 +179,57 @@ class Complaint(Base):
     ack_met: Mapped[bool | None] = mapped_column(Boolean)
     response_met: Mapped[bool | None] = mapped_column(Boolean)
     resolution_met: Mapped[bool | None] = mapped_column(Boolean)
+    # Reach growth (alerts.grouping): when reach was last re-estimated, how fast it grows
+    # (people per hour, smoothed), and the reach last announced ("opened" or "reach_grew"),
+    # the base the next growth factor is measured from.
+    reach_checked_at: Mapped[datetime | None]
+    reach_growth_per_hour: Mapped[float | None] = mapped_column(Float)
+    reach_notified: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     post: Mapped[Post] = relationship()
     events: Mapped[list[ComplaintEvent]] = relationship(
         back_populates="complaint", order_by="ComplaintEvent.id"
     )
+
+
+class ComplaintPost(Base):
+    """A post that belongs to a complaint: its ``original`` (the complaint's own post), or a
+    ``repost``, ``quote`` or ``near_duplicate`` about the same story, or one of the posts of a
+    ``spike``. A post belongs to at most one complaint; the complaint's reach is the sum
+    over its posts."""
+
+    __tablename__ = "complaint_posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), unique=True)
+    relation: Mapped[str] = mapped_column(String(20))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[Post] = relationship()
+
+
+class Spike(Base):
+    """An hour in which a watch had far more negative posts than its baseline (the same
+    hour of the week in the previous weeks). One per (watch, hour), so a re-run adds posts
+    to the spike's complaint instead of opening another."""
+
+    __tablename__ = "spikes"
+    __table_args__ = (UniqueConstraint("watch", "hour_start", name="uq_spikes_watch_hour_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watch: Mapped[str] = mapped_column(String(100))
+    hour_start: Mapped[datetime]
+    category: Mapped[str | None] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float] = mapped_column(Float)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), unique=True)
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ComplaintEvent(Base):

@@ -41,6 +41,7 @@ def add_post(
     reposts: int | None = None,
     category: str | None = None,
     model: str = MODEL,
+    author: str | None = None,
 ) -> int:
     save_post(
         session,
@@ -50,7 +51,7 @@ def add_post(
             external_id=external_id,
             text=text,
             url=f"https://mastodon.example/@someone/{external_id}",
-            author="someone",
+            author=author or f"someone-{external_id}",
             author_followers=followers,
             reposts=reposts,
             watch="acme",
@@ -220,8 +221,8 @@ def test_a_race_for_the_same_post_opens_one_complaint(session_factory, monkeypat
 
     real = complaints_module._candidates
 
-    def stale(session, thresholds, model_version):  # what a racing run would have seen
-        fresh = real(session, thresholds, model_version)
+    def stale(session, thresholds, model_version, since=None):  # what a racing run saw
+        fresh = real(session, thresholds, model_version, since)
         again = [
             (
                 session.get(Post, pid),

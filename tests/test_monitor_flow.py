@@ -69,15 +69,22 @@ def test_monitor_end_to_end_and_second_run_adds_nothing(demo: DemoSetup, databas
             assert complaint.negativity >= 0.6
             assert complaint.on_duty is not None
             assert complaint.ack_due_at > complaint.opened_at
-        events = session.scalar(select(func.count()).select_from(ComplaintEvent))
-        assert events == len(complaints)
+        # the demo's Jude Okafor complains twice within days: the second is a repeat
+        repeats = [c for c in complaints if c.repeat_of_id is not None]
+        assert len(repeats) == 1
+        actions = session.execute(select(ComplaintEvent.action)).scalars().all()
+        assert sorted(set(actions)) == ["opened", "repeat"]
+        assert actions.count("opened") == len(complaints)
+        assert actions.count("repeat") == len(repeats)
         delivered = session.execute(select(Notification)).scalars().all()
         assert {n.status for n in delivered} == {"delivered"}
         assert all(n.slack_ts for n in delivered)
+        alerts = len(complaints) + len(repeats)
+        assert len(delivered) == alerts
 
     posted = demo.posted()
-    assert len(posted) == len(complaints)
-    assert first.delivery is not None and first.delivery.delivered == len(complaints)
+    assert len(posted) == alerts
+    assert first.delivery is not None and first.delivery.delivered == alerts
 
     second = monitor(config_path)
 
@@ -90,7 +97,7 @@ def test_monitor_end_to_end_and_second_run_adds_nothing(demo: DemoSetup, databas
             assert result.known <= first_new[result.source]
     assert second.opened == []
     assert second.nothing_new
-    assert len(demo.posted()) == len(complaints)
+    assert len(demo.posted()) == alerts
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Post)) == posts
         assert session.scalar(select(func.count()).select_from(Complaint)) == len(complaints)
@@ -120,9 +127,12 @@ def test_slack_outage_keeps_alerts_pending_until_the_next_run(
     # The next run comes after the outbox's backoff has passed.
     second = monitor(config_path, now=datetime.now(UTC) + timedelta(hours=2))
 
-    assert second.delivery is not None and second.delivery.delivered == len(first.opened)
+    with factory() as session:  # each alert, and the repeat's thread reply
+        queued = session.scalar(select(func.count()).select_from(Notification))
+    assert queued == len(first.opened) + 1
+    assert second.delivery is not None and second.delivery.delivered == queued
     delivered_texts = [str(body.get("text")) for body in demo.posted()]
-    assert len(set(delivered_texts)) == len(first.opened)
+    assert len(set(delivered_texts)) == queued
     with factory() as session:
         statuses = {n.status for n in session.execute(select(Notification)).scalars()}
         assert statuses == {"delivered"}
@@ -172,4 +182,8 @@ def test_a_run_that_crashed_after_crawling_is_completed_by_the_next_run(
     assert summary.new_posts == 0
     assert summary.scoring is not None and summary.scoring.scored >= 50
     assert len(summary.opened) >= 3
-    assert len(demo.posted()) == len(summary.opened)
+    _, factory = open_database(sqlite_url)
+    with factory() as session:  # each alert, and the repeat's thread reply
+        queued = session.scalar(select(func.count()).select_from(Notification))
+    assert queued == len(summary.opened) + 1
+    assert len(demo.posted()) == queued

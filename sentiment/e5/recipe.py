@@ -4,7 +4,8 @@
 
 Tweets (SemEval 2013-2016, 3-class), SST-2 train and the Chinese review training pool
 (binary) are mixed; the adapter state kept is the one that clears every validation bar by the
-widest margin (``BARS``). The Chinese held-out split is the one ``split_zh`` makes with the recorded seed.
+widest margin (``BARS``). The Chinese held-out split is the one ``split_zh`` makes with the
+recorded seed.
 """
 
 from __future__ import annotations
