@@ -149,7 +149,12 @@ def refit(
             f"{list(classes)}: use a larger sample"
         )
     raw = fit_head(features, labels, weights, c, seed)
-    calibrated = calibrate_head(vx.astype(np.float64) @ raw.weight.T + raw.bias, vy, seed=seed)
+    logits = vx.astype(np.float64) @ raw.weight.T + raw.bias
+    calibrated = calibrate_head(logits, vy, seed=seed)
+    if min(calibrated.calibration.scale) <= 0.0:
+        # A negative per-class scale would turn the head around on validation data: that
+        # is the validation set teaching the head, not calibrating it. Temperature only.
+        calibrated = calibrate_head(logits, vy, methods=("temperature",), seed=seed)
     weight_matrix, bias = calibrated.calibration.fold_into_linear(raw.weight, raw.bias)
     record = {
         "C": c,
@@ -353,8 +358,11 @@ def retrain(
         base, refits, {"corrections": used, **training}, options.models_dir
     )
     candidate.version = version
+    # A few short texts of every set: enough to catch a format the loader reads differently.
     check_texts = [
-        t for s in data.validation for t in [e.text for e in s.examples][: CHECK_TEXTS // 3]
+        text
+        for s in data.validation
+        for text in sorted({e.text for e in s.examples}, key=len)[: CHECK_TEXTS // 3]
     ]
     check_scores_alike(before, base, check_texts, f"the current model {base.version}")
     check_scores_alike(candidate, load(str(folder)), check_texts, f"the new model in {folder}")
