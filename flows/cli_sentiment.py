@@ -196,9 +196,13 @@ def sentiment_train(
     folder = _data_folder(data)
     argv = ["--data", str(folder), "--out", str(out)]
     if smoke:
-        argv += ["--limit", "200", "--c-grid", "1", "4"]
+        argv += ["--limit", "200"]
     train_main([*argv, *ctx.args])
-    console.print(f'model written to {out}; use it with [sentiment] model = "{out}"')
+    console.print(
+        f'model written to {out}; use it with [sentiment] model = "{out}"',
+        highlight=False,
+        markup=False,
+    )
 
 
 @sentiment_app.command("retrain")

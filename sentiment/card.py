@@ -6,6 +6,20 @@ from typing import Any
 
 CARD_FILE = "MODEL_CARD.md"
 
+REPRODUCE = """
+## Reproducing and correcting
+
+- Train from scratch (every sample is seeded, so a rerun writes the same model):
+  `uproar sentiment train --data ../shared/data --out sentiment/default_model`
+  (`--smoke`: a few hundred examples, what CI runs; other options go to `python -m
+  sentiment.train`).
+- Measure: `uproar sentiment eval --data ../shared/data` (VADER beside it, ECE, reliability).
+- Correct: `uproar label POST_ID --sentiment negative --category logistics --as NAME`, then
+  `uproar sentiment retrain`: the heads are refitted on this frozen encoder with the
+  corrections weighted up, and the new version is activated only when validation did not get
+  worse (`uproar sentiment models`, `uproar sentiment activate VERSION|default`).
+"""
+
 
 SCORE_ROWS = (
     (
@@ -140,4 +154,4 @@ macro-recall; a frozen MiniLM + logistic regression measured 64.8.
   undo that. Expect false alarms on such posts; the tests keep them as known failures.
 - Texts are truncated at {encoder["max_length"]} tokens; sarcasm and mixed reviews are often
   misread. Use the score to rank and route posts for a human, not as a final verdict.
-"""
+""" + REPRODUCE

@@ -240,3 +240,37 @@ def test_score_uses_the_active_model_and_says_when_its_folder_is_gone(tmp_path: 
     result = runner.invoke(app, ["sentiment", "score", "--in", str(source), "--config", config])
     assert result.exit_code == 2
     assert "gone-1" in result.output and "uproar sentiment activate default" in result.output
+
+
+DATA = next(
+    (
+        p / "shared" / "data"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "data").is_dir()
+    ),
+    None,
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(DATA is None, reason="the shared training data is not beside the checkout")
+def test_train_smoke_writes_a_model_the_cli_can_score_with(tmp_path: Path) -> None:
+    out = tmp_path / "smoke-model"
+    result = runner.invoke(
+        app, ["sentiment", "train", "--data", str(DATA), "--out", str(out), "--smoke"]
+    )
+    assert result.exit_code == 0, result.output
+    spec = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert spec["training"]["limit"] == 200
+    config = tmp_path / "uproar.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "cli.db"}"\n[sentiment]\nmodel = "{out}"\n',
+        encoding="utf-8",
+    )
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "text": "awful"}\n', encoding="utf-8")
+    scored = runner.invoke(
+        app, ["sentiment", "score", "--in", str(source), "--config", str(config)]
+    )
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout.splitlines()[0])["model"] == spec["version"]
