@@ -80,7 +80,8 @@ def render(spec: dict[str, Any]) -> str:
         f"{name} {_pct(found.get(f'{name}_routed_zh'))}%"
         for name in ("tweeteval_val", "sst2_dev", "zh_val", "zh_test")
     )
-    return f"""# uproar default sentiment model `{spec["version"]}`
+    return (
+        f"""# uproar default sentiment model `{spec["version"]}`
 {limit_note}
 Scores a post as negative / neutral / positive. Frozen sentence encoder
 `{encoder["package"]}` {encoder["version"]} (all-MiniLM-L6-v2, {encoder["pooling"]},
@@ -154,4 +155,6 @@ macro-recall; a frozen MiniLM + logistic regression measured 64.8.
   undo that. Expect false alarms on such posts; the tests keep them as known failures.
 - Texts are truncated at {encoder["max_length"]} tokens; sarcasm and mixed reviews are often
   misread. Use the score to rank and route posts for a human, not as a final verdict.
-""" + REPRODUCE
+"""
+        + REPRODUCE
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from sentiment.config import SentimentSettings
+from sentiment.config import DEFAULT_MODEL, SentimentSettings
 from sentiment.labels import corrections
 from sentiment.registry import (
     activate,
@@ -77,4 +77,9 @@ def run_retrain(
         if result.accepted:
             activate(session, result.version)
             result.activated = True
+            if settings.model != DEFAULT_MODEL:
+                result.reason += (
+                    f"; note: [sentiment] model = {settings.model!r} names a model itself, so "
+                    'the active version scores only once it is set back to "default"'
+                )
     return result

@@ -274,3 +274,30 @@ def test_train_smoke_writes_a_model_the_cli_can_score_with(tmp_path: Path) -> No
     )
     assert scored.exit_code == 0, scored.output
     assert json.loads(scored.stdout.splitlines()[0])["model"] == spec["version"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(DATA is None, reason="the shared training data is not beside the checkout")
+def test_retrain_end_to_end_on_a_tiny_sample(tmp_path: Path) -> None:
+    config = str(_config(tmp_path))
+    _post_and_complaint(tmp_path)
+    label = ["label", "1", "--sentiment", "negative", "--category", "logistics", "--as", "a"]
+    labelled = runner.invoke(app, [*label, "--config", config])
+    assert labelled.exit_code == 0, labelled.output
+    tiny = ["--en-sample", "120", "--zh-sample", "25", "--validation-limit", "80"]
+    result = runner.invoke(
+        app, ["sentiment", "retrain", "--data", str(DATA), *tiny, "--json", "--config", config]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["corrections"] == {"en": 1, "zh": 0}
+    assert {c["name"] for c in payload["comparisons"]} == {"tweeteval_val", "zh_val"}
+    assert payload["activated"] is payload["decision"]["accepted"]
+    assert (tmp_path / "models" / payload["version"] / "model.json").is_file()
+    assert list((tmp_path / "models" / "cache").glob("*.npy"))
+    listed = json.loads(
+        runner.invoke(app, ["sentiment", "models", "--json", "--config", config]).stdout
+    )
+    assert [(m["version"], m["active"]) for m in listed] == [
+        (payload["version"], payload["activated"])
+    ]
