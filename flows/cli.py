@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from flows.cli_sentiment import label, sentiment_app
+from flows.cli_labels import label
+from flows.cli_sentiment import sentiment_app
 from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
 from flows.environment import prepare_environment
 

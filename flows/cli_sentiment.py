@@ -1,4 +1,4 @@
-"""``uproar sentiment …`` and ``uproar label``: score, evaluate, train, correct, retrain, rescore.
+"""``uproar sentiment …``: score, evaluate, train, retrain with corrections, rescore.
 
 Each command parses its arguments and calls the sentiment package; the active model comes
 from the registry (:func:`sentiment.registry.active_model_setting`) whenever
@@ -52,35 +52,35 @@ DataOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = 2) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
-def _load(config: Path | None) -> UproarConfig:
+def load_or_exit(config: Path | None) -> UproarConfig:
     try:
         return load_config(config)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _optional_config(config: Path | None) -> UproarConfig | None:
     """The config when one is named or ./uproar.toml exists; None means the defaults."""
     path = resolve_config_path(config)
     if config is not None or path.exists():
-        return _load(path)
+        return load_or_exit(path)
     return None
 
 
 @contextmanager
-def _database(url: str) -> Iterator[sessionmaker[Session]]:
+def database_or_exit(url: str) -> Iterator[sessionmaker[Session]]:
     from storage.db import DatabaseError, database
 
     try:
         with database(url) as factory:
             yield factory
     except DatabaseError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _resolved_settings(loaded: UproarConfig | None) -> SentimentSettings:
@@ -92,11 +92,11 @@ def _resolved_settings(loaded: UproarConfig | None) -> SentimentSettings:
 
     if loaded is None:
         return SentimentSettings()
-    with _database(loaded.database.url) as factory, session_scope(factory) as session:
+    with database_or_exit(loaded.database.url) as factory, session_scope(factory) as session:
         try:
             return active_model_setting(session, loaded.sentiment)
         except ModelError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
 
 
 def _load_model(settings: SentimentSettings) -> Any:
@@ -106,13 +106,13 @@ def _load_model(settings: SentimentSettings) -> Any:
     try:
         return load_model(settings)
     except ModelError as exc:
-        raise _fail(f"cannot load the sentiment model: {exc}") from None
+        raise fail(f"cannot load the sentiment model: {exc}") from None
 
 
 def _data_folder(data: Path | None) -> Path:
     folder = data if data is not None else DEFAULT_DATA
     if not folder.is_dir():
-        raise _fail(
+        raise fail(
             f"the labelled sentiment data folder {folder} ({folder.resolve()}) does not exist; "
             "pass --data PATH: a folder holding en/ and zh/ as described in its SOURCES.md"
         )
@@ -132,7 +132,7 @@ def sentiment_score(
 
     settings = _resolved_settings(_optional_config(config))
     if input_file is not None and not input_file.is_file():
-        raise _fail(f"{input_file}: no such file")
+        raise fail(f"{input_file}: no such file")
     model = _load_model(settings)
     if input_file is None:
         score_jsonl(sys.stdin, sys.stdout, model, settings.batch_size)
@@ -141,7 +141,7 @@ def sentiment_score(
         with input_file.open(encoding="utf-8") as lines:
             score_jsonl(lines, sys.stdout, model, settings.batch_size)
     except OSError as exc:
-        raise _fail(f"{input_file}: cannot read: {exc.strerror}") from None
+        raise fail(f"{input_file}: cannot read: {exc.strerror}") from None
 
 
 @sentiment_app.command("eval")
@@ -164,13 +164,13 @@ def sentiment_eval(
     from sentiment.evaluate import DataError, run_evaluation
 
     if data is not None and sample is not None:
-        raise _fail("give --data or --sample, not both")
+        raise fail("give --data or --sample, not both")
     folder = None if sample is not None else _data_folder(data)
     settings = _resolved_settings(_optional_config(config))
     try:
         report = run_evaluation(settings, folder, sample, limit, baseline)
     except (DataError, ModelError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -240,12 +240,12 @@ def sentiment_retrain(
     from sentiment.retrain_run import run_retrain
     from storage.types import utcnow
 
-    loaded = _load(config)
+    loaded = load_or_exit(config)
     folder = _data_folder(data)
     try:
         check_retrain_data(folder)
     except DataError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     settings = loaded.sentiment
     directory = models_dir(settings, loaded.database.url)
     options = RetrainOptions(
@@ -260,11 +260,11 @@ def sentiment_retrain(
     def say(message: str) -> None:
         err_console.print(message, highlight=False, markup=False)
 
-    with _database(loaded.database.url) as factory:
+    with database_or_exit(loaded.database.url) as factory:
         try:
             result = run_retrain(factory, settings, options, utcnow(), load_model, say)
         except (DataError, ModelError, RetrainError) as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     if as_json:
         payload = {"version": result.version, "parent": result.parent, **result.metrics()}
         payload["activated"] = result.activated
@@ -324,12 +324,12 @@ def sentiment_rescore(
     try:
         window = parse_duration(since)
     except ValueError as exc:
-        raise _fail(f"--since: {exc}") from None
-    loaded = _load(config)
+        raise fail(f"--since: {exc}") from None
+    loaded = load_or_exit(config)
     settings = _resolved_settings(loaded)
     model = _load_model(settings)
     start = utcnow() - window
-    with _database(loaded.database.url) as factory:
+    with database_or_exit(loaded.database.url) as factory:
         with session_scope(factory) as session:
             total = count_posts_without_score(session, model.version, start, watch)
         with Progress(
@@ -365,8 +365,8 @@ def sentiment_models(
     from sentiment.registry import list_models
     from storage.db import session_scope
 
-    loaded = _load(config)
-    with _database(loaded.database.url) as factory, session_scope(factory) as session:
+    loaded = load_or_exit(config)
+    with database_or_exit(loaded.database.url) as factory, session_scope(factory) as session:
         rows = [
             {
                 "version": m.version,
@@ -407,53 +407,10 @@ def sentiment_activate(
     from sentiment.registry import activate
     from storage.db import session_scope
 
-    loaded = _load(config)
-    with _database(loaded.database.url) as factory, session_scope(factory) as session:
+    loaded = load_or_exit(config)
+    with database_or_exit(loaded.database.url) as factory, session_scope(factory) as session:
         try:
             activate(session, version)
         except ModelError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     console.print(f"Active sentiment model: {version}", highlight=False)
-
-
-def label(
-    post_id: Annotated[int | None, typer.Argument(help="the post's id")] = None,
-    sentiment: Annotated[
-        str, typer.Option("--sentiment", help="negative, neutral or positive")
-    ] = "",
-    category: Annotated[
-        str | None, typer.Option(help="for negative posts: what the complaint is about")
-    ] = None,
-    labeller: Annotated[str, typer.Option("--as", help="who is labelling")] = "",
-    complaint: Annotated[
-        int | None, typer.Option("--complaint", help="label the post of this complaint instead")
-    ] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Store a human label of a post (the newest label of a post is the one retrain uses)."""
-    from sentiment.labels import LabelError, add_label, check_label, post_of_complaint
-    from storage.db import session_scope
-    from storage.types import utcnow
-
-    if (post_id is None) == (complaint is None):
-        raise _fail("name the post: give a POST_ID or --complaint ID (not both)")
-    if not sentiment:
-        raise _fail("--sentiment is required: negative, neutral or positive")
-    if not labeller.strip():
-        raise _fail("--as NAME is required: who is labelling")
-    try:
-        check_label(sentiment, category)
-    except LabelError as exc:
-        raise _fail(str(exc)) from None
-    loaded = _load(config)
-    with _database(loaded.database.url) as factory, session_scope(factory) as session:
-        try:
-            target = post_id if complaint is None else post_of_complaint(session, complaint)
-            assert target is not None
-            stored = add_label(session, target, sentiment, category, labeller, utcnow())
-        except LabelError as exc:
-            raise _fail(str(exc)) from None
-        what = f"{stored.sentiment}" + (f" / {stored.category}" if stored.category else "")
-        console.print(
-            f"post {stored.post_id} labelled {what} by {stored.labeller}", highlight=False
-        )

@@ -186,7 +186,7 @@ def _split_corrections(
     return routed, skipped
 
 
-def _fingerprint(folder: Path, heads: dict[str, str], thresholds: dict[str, float]) -> str:
+def _fingerprint(heads: dict[str, str], thresholds: dict[str, float]) -> str:
     blob = json.dumps({"heads": heads, "thresholds": thresholds}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
@@ -221,7 +221,7 @@ def write_model(
             )
         thresholds = {language: r.threshold for language, r in refits.items()}
         root = str(base.version).split("+r")[0]
-        version = f"{root}+r{_fingerprint(staging, shas, thresholds)}"
+        version = f"{root}+r{_fingerprint(shas, thresholds)}"
         raw["version"] = version
         raw["retrain"] = {"parent": base.version, **extra}
         (staging / SPEC_FILE).write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n")
