@@ -156,8 +156,10 @@ def sentiment_eval(
     reliability: Annotated[bool, typer.Option(help="also print reliability tables")] = True,
     baseline: Annotated[bool, typer.Option(help="score VADER beside the model")] = True,
 ) -> None:
-    """Measure the active model (and VADER) on TweetEval val, SST-2 dev and the Chinese
-    held-out split: macro-recall / accuracy, the negative decision, ECE and reliability."""
+    """Measure the active model beside VADER: scores, the negative decision, ECE, reliability.
+
+    Sets: TweetEval val, SST-2 dev and the Chinese held-out split (or --sample FILE).
+    """
     prepare_environment()
     from sentiment.errors import ModelError
     from sentiment.eval_table import print_report
@@ -188,8 +190,10 @@ def sentiment_train(
         bool, typer.Option(help="a tiny run (a few hundred examples) that only proves the recipe")
     ] = False,
 ) -> None:
-    """Train the sentiment model from scratch (python -m sentiment.train); extra options
-    are passed on to it (see python -m sentiment.train --help)."""
+    """Train a sentiment model folder from scratch (python -m sentiment.train).
+
+    Extra options are passed on to it (see python -m sentiment.train --help).
+    """
     prepare_environment()
     from sentiment.train import main as train_main
 
@@ -228,8 +232,10 @@ def sentiment_retrain(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
-    """Refit the heads on the frozen encoder with every post's newest human label; activate
-    the new version only if validation did not get worse."""
+    """Refit the heads with the human labels; activate only if validation did not get worse.
+
+    The encoder stays frozen; see README "Correcting the sentiment model" for the rule.
+    """
     prepare_environment()
     from sentiment.errors import ModelError
     from sentiment.eval_sets import DataError
@@ -310,8 +316,10 @@ def sentiment_rescore(
     since: Annotated[str, typer.Option(help="posts from this far back, e.g. 30d, 12h")] = "30d",
     watch: Annotated[str | None, typer.Option(help="only posts of this watch")] = None,
 ) -> None:
-    """Score stored posts with the active model: one new score row per post and model
-    version, so a rerun writes nothing twice and the old version's scores stay."""
+    """Score stored posts of a period with the active model, with a progress bar.
+
+    One score row per post and model version: a rerun writes nothing twice, old scores stay.
+    """
     prepare_environment()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
