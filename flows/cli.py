@@ -14,7 +14,9 @@ from rich.markup import escape
 
 from flows.cli_complaints import complaints_app
 from flows.cli_escalation import escalate_app
+from flows.cli_labels import label
 from flows.cli_rota import rota_app
+from flows.cli_sentiment import sentiment_app
 from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
 from flows.environment import prepare_environment
 
@@ -25,7 +27,6 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check the configuration file.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-sentiment_app = typer.Typer(help="Score text with the sentiment model.", no_args_is_help=True)
 sources_app = typer.Typer(help="Look at the configured sources.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(complaints_app, name="complaints")
@@ -34,6 +35,7 @@ app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(sources_app, name="sources")
 app.add_typer(escalate_app, name="escalate")
 app.add_typer(rota_app, name="rota")
+app.command("label")(label)
 
 # Piped output gets room for whole tables rather than rich's 80-column default.
 PIPED_WIDTH = 160
@@ -192,40 +194,6 @@ def sources_status(
             console.print(
                 f"[red]! {escape(health.source)}: {escape(health.reason)}[/red]", highlight=False
             )
-
-
-@sentiment_app.command("score")
-def sentiment_score(
-    config: ConfigOption = None,
-    input_file: Annotated[
-        Path | None, typer.Option("--in", help="JSON lines file (default: stdin)")
-    ] = None,
-) -> None:
-    """Score JSON lines {"id": ..., "text": ...}; write one JSON line per input."""
-    prepare_environment()
-    from sentiment.config import SentimentSettings
-    from sentiment.errors import ModelError
-    from sentiment.jsonl import score_jsonl
-    from sentiment.model import load_model
-
-    settings = SentimentSettings()
-    path = resolve_config_path(config)
-    if config is not None or path.exists():
-        settings = _load(path).sentiment
-    if input_file is not None and not input_file.is_file():
-        raise _fail(f"{input_file}: no such file")
-    try:
-        model = load_model(settings)
-    except ModelError as exc:
-        raise _fail(f"cannot load the sentiment model: {exc}") from None
-    if input_file is None:
-        score_jsonl(sys.stdin, sys.stdout, model, settings.batch_size)
-        return
-    try:
-        with input_file.open(encoding="utf-8") as lines:
-            score_jsonl(lines, sys.stdout, model, settings.batch_size)
-    except OSError as exc:
-        raise _fail(f"{input_file}: cannot read: {exc.strerror}") from None
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from flows.config import UproarConfig, load_config
 from flows.delivery import build_sender
 from flows.health import check_source_health
 from sentiment.model import load_model
+from sentiment.registry import active_model_setting
 from sentiment.store import score_unscored_posts
 from storage.db import database, session_scope
 from storage.models import Notification, SentimentScore
@@ -110,10 +111,12 @@ def check_sources(config: UproarConfig, now: datetime) -> list[SourceHealth]:
 
 @task(name="score-new-posts", cache_policy=NO_CACHE)
 def score_new_posts(config: UproarConfig) -> ScoringReport:
-    """Score every post the current model has not scored yet."""
+    """Score every post the active model (see sentiment.registry) has not scored yet."""
     started = utcnow()
-    model = load_model(config.sentiment)
     with database(config.database.url, upgrade_schema=False) as factory:
+        with session_scope(factory) as session:
+            settings = active_model_setting(session, config.sentiment)
+        model = load_model(settings)
         scored = score_unscored_posts(factory, model, batch_size=config.sentiment.batch_size)
         with session_scope(factory) as session:
             negative = (

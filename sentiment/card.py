@@ -6,6 +6,21 @@ from typing import Any
 
 CARD_FILE = "MODEL_CARD.md"
 
+REPRODUCE = """
+## Reproducing and correcting
+
+- Train from scratch (every sample is seeded, so a rerun writes the same model):
+  `uproar sentiment train --data ../shared/data --out sentiment/default_model`
+  (`--smoke`: a few hundred examples, what CI runs; other options go to `python -m
+  sentiment.train`).
+- Measure: `uproar sentiment eval --data ../shared/data` (VADER beside it, ECE, reliability).
+- Correct: `uproar label POST_ID --sentiment negative --category logistics --as NAME`, then
+  `uproar sentiment retrain`: the heads are refitted on this frozen encoder with the
+  corrections weighted up, and the new version is activated only when validation did not get
+  worse (`uproar sentiment models`, `uproar sentiment activate VERSION|default`).
+"""
+
+
 SET_NAMES = {
     "tweeteval_val": "TweetEval sentiment val (2,000 tweets, 3 classes)",
     "sst2_dev": "SST-2 dev (872 sentences, binary)",
@@ -146,4 +161,4 @@ FastText 62.9 macro-recall; VADER measured 57.0 there.
 - Sarcasm, mixed reviews and praise that mentions a problem are still misread sometimes; use
   the score to rank and route posts for a human, and correct it with `uproar label`.
 - Texts are cut at {encoder["max_length"]} tokens (long reviews are judged on their start).
-"""
+{REPRODUCE}"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -41,6 +42,12 @@ class SentimentSettings(BaseModel):
     hf_labels: dict[str, ModelLabel | list[ModelLabel]] = Field(default_factory=dict)
     hf_negativity_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     allow_download: bool = False
+    # Retraining (sentiment/retrain.py): where retrained model folders go (default: beside
+    # the SQLite database, see sentiment.registry.default_models_dir), how much more a human
+    # correction counts than a training example, and the largest validation drop tolerated.
+    models_dir: Path | None = None
+    correction_weight: float = Field(default=5.0, gt=0.0, le=1000.0)
+    retrain_max_drop: float = Field(default=0.01, ge=0.0, le=1.0)
 
     @field_validator("hf_labels")
     @classmethod

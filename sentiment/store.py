@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentiment.categorise import categories_for
@@ -35,12 +38,17 @@ def score_unscored_posts(
     model: Scorer,
     batch_size: int = 64,
     limit: int | None = None,
+    since: datetime | None = None,
+    watch: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Score every post that ``model.version`` has not scored yet; returns rows written.
 
     Works in batches of ``batch_size`` posts, one transaction each, so a crash loses at most
     one batch and a rerun carries on. Safe to run twice or side by side: a post already
-    scored by this model version is skipped, never scored twice.
+    scored by this model version is skipped, never scored twice. ``since`` and ``watch``
+    narrow it to recent posts (published, or else fetched, at or after ``since``) of one
+    watch; ``progress`` is called with the number of posts done after each batch.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -49,7 +57,9 @@ def score_unscored_posts(
     while limit is None or seen < limit:
         want = batch_size if limit is None else min(batch_size, limit - seen)
         with session_scope(session_factory) as session:
-            posts = posts_without_score(session, model.version, limit=want)
+            posts = posts_without_score(
+                session, model.version, limit=want, since=since, watch=watch
+            )
             if not posts:
                 break
             texts = [post_text(post) for post in posts]
@@ -69,6 +79,8 @@ def score_unscored_posts(
             ]
             written += _insert_scores(session, rows)
         seen += len(posts)
+        if progress is not None:
+            progress(len(posts))
         if len(posts) < want:
             break
     return written

@@ -333,3 +333,43 @@ class RotaChange(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     removed_by: Mapped[str | None] = mapped_column(String(100))
     removed_at: Mapped[datetime | None]
+
+
+class PostLabel(Base):
+    """A person's verdict on a post: the correction the sentiment model learns from.
+
+    Every label is kept (who said what, when); the newest per post is the one that counts.
+    ``category`` is one of ``sentiment.categories.CATEGORY_IDS`` and only set for negative
+    posts.
+    """
+
+    __tablename__ = "post_labels"
+    __table_args__ = (Index("ix_post_labels_post_created", "post_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    sentiment: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(40))
+    labeller: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[Post] = relationship()
+
+
+class SentimentModelVersion(Base):
+    """A retrained sentiment model: its folder on disk, what it came from, how it measured.
+
+    At most one row is ``active``; with none, ``[sentiment] model = "default"`` means the
+    committed default model. ``metrics`` holds the validation scores before and after the
+    retrain and the decision taken on them.
+    """
+
+    __tablename__ = "sentiment_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(100), unique=True)
+    folder: Mapped[str] = mapped_column(Text)
+    parent_version: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    metrics: Mapped[dict[str, Any] | None]

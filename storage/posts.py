@@ -6,8 +6,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import dialect_insert
@@ -172,8 +173,34 @@ def save_amplifications(
     return new
 
 
-def posts_without_score(session: Session, model_version: str, limit: int = 1000) -> list[Post]:
-    """Stored posts that ``model_version`` has not scored yet, oldest first."""
+def _unscored(model_version: str, since: datetime | None, watch: str | None) -> Select[Any]:
     scored = select(SentimentScore.post_id).where(SentimentScore.model_version == model_version)
-    query = select(Post).where(Post.id.not_in(scored)).order_by(Post.id).limit(limit)
+    query = select(Post).where(Post.id.not_in(scored))
+    if since is not None:
+        # A post's time is when it was published, or when we fetched it when the platform
+        # gives no time.
+        query = query.where(func.coalesce(Post.published_at, Post.fetched_at) >= since)
+    if watch is not None:
+        query = query.where(Post.watch == watch)
+    return query
+
+
+def posts_without_score(
+    session: Session,
+    model_version: str,
+    limit: int = 1000,
+    since: datetime | None = None,
+    watch: str | None = None,
+) -> list[Post]:
+    """Stored posts that ``model_version`` has not scored yet, oldest first; optionally only
+    those published (or, without a time, fetched) at or after ``since``, of one ``watch``."""
+    query = _unscored(model_version, since, watch).order_by(Post.id).limit(limit)
     return list(session.execute(query).scalars())
+
+
+def count_posts_without_score(
+    session: Session, model_version: str, since: datetime | None = None, watch: str | None = None
+) -> int:
+    """How many posts :func:`posts_without_score` would return without a limit."""
+    query = select(func.count()).select_from(_unscored(model_version, since, watch).subquery())
+    return int(session.execute(query).scalar_one())
