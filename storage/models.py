@@ -50,6 +50,9 @@ class Post(Base):
         Index("ix_posts_watch", "watch"),
         Index("ix_posts_content_hash", "content_hash"),
         Index("ix_posts_source_fetched_at", "source", "fetched_at"),
+        # History queries (storage.history) read the day, source and newest negativity of
+        # every post in a period from this index alone, without touching the table.
+        Index("ix_posts_history", "published_at", "source", "negativity", "watch"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -77,6 +80,12 @@ class Post(Base):
     # audience they carried the post to (see :class:`Amplification`).
     amplifications: Mapped[int] = mapped_column(Integer, default=0)
     amplifier_followers: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The post's newest sentiment score (latest scored_at, then highest id) and its
+    # negative probability, kept by database triggers on sentiment_scores (migration
+    # 0010) so history queries need not look at every score. Not a foreign key: posts
+    # and scores would point at each other.
+    newest_score_id: Mapped[int | None] = mapped_column(Integer)
+    negativity: Mapped[float | None] = mapped_column(Float)
 
     scores: Mapped[list[SentimentScore]] = relationship(back_populates="post")
 
