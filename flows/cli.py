@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from flows.cli_history import history_app
 from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
 from flows.environment import prepare_environment
 
@@ -30,6 +31,7 @@ app.add_typer(complaints_app, name="complaints")
 app.add_typer(db_app, name="db")
 app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(sources_app, name="sources")
+app.add_typer(history_app)  # history, report, digest
 
 # Piped output gets room for whole tables rather than rich's 80-column default.
 PIPED_WIDTH = 160

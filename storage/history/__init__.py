@@ -51,6 +51,7 @@ from storage.history.mentions import (
     mentions,
     top_negative_posts,
 )
+from storage.history.query import known_values
 
 __all__ = [
     "COMPLAINT_DIMENSIONS",
@@ -71,6 +72,7 @@ __all__ = [
     "deadline_hit_rate",
     "iter_complaints",
     "iter_posts",
+    "known_values",
     "mentions",
     "parse_grouping",
     "parse_when",

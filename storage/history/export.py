@@ -4,14 +4,32 @@ million rows holds one chunk in memory (Parquet: one row group per chunk)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Literal
 
+import numpy as np
 import pandas as pd
 
 ExportFormat = Literal["csv", "json", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as plain dicts, missing values as None (JSON null). Python's json writes each
+    float's shortest exact form, so numbers read back equal (pandas' to_json rounds)."""
+    plain = frame.astype(object).where(frame.notna(), None)
+    return plain.to_dict(orient="records")
 
 
 def _write_text(frames: Iterable[pd.DataFrame], out: IO[str], fmt: ExportFormat) -> int:
@@ -19,11 +37,9 @@ def _write_text(frames: Iterable[pd.DataFrame], out: IO[str], fmt: ExportFormat)
     for index, frame in enumerate(frames):
         if fmt == "csv":
             frame.to_csv(out, index=False, header=index == 0, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
-        elif len(frame):
-            text = frame.to_json(
-                orient="records", lines=True, date_format="iso", date_unit="us", force_ascii=False
-            )
-            out.write(text if text.endswith("\n") else text + "\n")
+        else:
+            for record in _records(frame):
+                out.write(json.dumps(record, ensure_ascii=False, default=_json_value) + "\n")
         written += len(frame)
     return written
 
@@ -61,7 +77,7 @@ def write_frames(frames: Iterable[pd.DataFrame], fmt: ExportFormat, out: Path | 
     """Write ``frames`` (one header, one schema) to ``out``; returns rows written.
 
     ``csv``: one header line, timestamps ISO 8601 UTC. ``json``: JSON lines, one object per
-    row. ``parquet``: needs a file path; one row group per frame.
+    row, floats exact. ``parquet``: needs a file path; one row group per frame.
     """
     if fmt == "parquet":
         if not isinstance(out, Path):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, func, or_
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -106,3 +106,9 @@ def frames(
         yield pd.DataFrame.from_records([tuple(row) for row in rows], columns=columns)
     if empty:
         yield pd.DataFrame(columns=columns)
+
+
+def known_values(session: Session, column: Any) -> set[str]:
+    """The distinct non-null values of a posts column (e.g. every watch ever stored)."""
+    query = select(column).where(column.is_not(None)).distinct()
+    return {str(value) for value in session.execute(query).scalars()}
