@@ -90,6 +90,23 @@ class Post(Base):
     scores: Mapped[list[SentimentScore]] = relationship(back_populates="post")
 
 
+class SentimentDaily(Base):
+    """Posts per UTC day, watch and source with their newest scores summed: a rollup kept
+    by database triggers on posts (migration 0010), so daily history reads a few rows per
+    day instead of every post. ``watch`` is '' for posts without one; ``negatives`` counts
+    negativity >= 0.6 (the default thresholds.negativity)."""
+
+    __tablename__ = "sentiment_daily"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    watch: Mapped[str] = mapped_column(String(100), primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    mentions: Mapped[int] = mapped_column(Integer)
+    scored: Mapped[int] = mapped_column(Integer)
+    negatives: Mapped[int] = mapped_column(Integer)
+    negativity_sum: Mapped[float] = mapped_column(Float)
+
+
 class Amplification(Base):
     """Someone reposted, boosted or retweeted a stored post: who, when, to how many.
 

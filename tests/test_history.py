@@ -462,3 +462,35 @@ def test_filter_checks_its_period() -> None:
         HistoryFilter(since=at("2026-11-05T00:00"), until=at("2026-11-01T00:00"))
     with pytest.raises(HistoryError, match="naive"):
         HistoryFilter(since=at("2026-11-05T00:00").replace(tzinfo=None))
+
+
+PERIODS = [
+    (None, None),
+    ("2026-11-02T00:00", "2026-11-04T00:00"),  # whole days: the rollup alone
+    ("2026-11-02T10:00", "2026-11-03T23:00"),  # both edges inside a day
+    ("2026-11-02T12:00", "2026-11-02T13:00"),  # within one day
+    ("2026-10-30T23:59:59", None),
+    (None, "2026-11-03T12:45"),
+]
+GROUPINGS = [["day", "source"], ["week"], ["month", "watch"], ["source"], []]
+
+
+def test_the_daily_rollup_gives_what_counting_posts_gives(
+    history: tuple[sessionmaker[Session], dict[str, int]],
+) -> None:
+    factory, ids = history
+    with session_scope(factory) as session:  # move a post to another day, unscore one
+        p3 = session.get(Post, ids["p3"])
+        assert p3 is not None
+        p3.published_at = at("2026-11-02T23:30")
+        session.execute(delete(SentimentScore).where(SentimentScore.post_id == ids["p4"]))
+    with factory() as session:
+        for since, until in PERIODS:
+            period = HistoryFilter(
+                since=at(since) if since else None, until=at(until) if until else None
+            )
+            for by in GROUPINGS:
+                fast = mentions(session, period, parse_grouping(by))
+                slow = mentions(session, period, parse_grouping(by), use_rollup=False)
+                assert rows(fast) == rows(slow), (since, until, by)
+                assert len(fast) > 0

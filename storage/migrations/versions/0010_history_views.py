@@ -1,5 +1,6 @@
-"""history: each post's newest score kept on the post by triggers, an index for history
-queries, and the stable SQL views analysts' BI tools read (v_mentions, v_complaints,
+"""history: each post's newest score kept on the post by triggers, a daily rollup of posts
+per watch and source kept by triggers, an index for history queries, and the stable SQL
+views analysts' BI tools read (v_mentions, v_complaints,
 v_sentiment_daily), the same columns and rows on SQLite and PostgreSQL
 
 Revision ID: 0010
@@ -62,6 +63,74 @@ _POSTGRES_TRIGGER = (
 )
 
 
+_ROLLUP_COLUMNS = "day, watch, source, mentions, scored, negatives, negativity_sum"
+# Columns of posts whose change moves a post to another rollup row or changes its sums.
+_ROLLUP_INPUTS = ("published_at", "fetched_at", "watch", "source", "negativity")
+
+
+def _rollup_upsert(row: str, sign: str, dialect: str) -> str:
+    """Add (sign '') or take away (sign '-') one post (NEW or OLD) in sentiment_daily."""
+    day = _day(f"COALESCE({row}.published_at, {row}.fetched_at)", dialect)
+    negative = f"CASE WHEN {row}.negativity >= {NEGATIVE_THRESHOLD} THEN 1 ELSE 0 END"
+    scored = f"CASE WHEN {row}.negativity IS NULL THEN 0 ELSE 1 END"
+    sums = ", ".join(
+        f"{column} = sentiment_daily.{column} + excluded.{column}"
+        for column in ("mentions", "scored", "negatives", "negativity_sum")
+    )
+    return (
+        f"INSERT INTO sentiment_daily ({_ROLLUP_COLUMNS}) VALUES ({day}, "
+        f"COALESCE({row}.watch, ''), {row}.source, {sign}1, {sign}({scored}), "
+        f"{sign}({negative}), {sign}COALESCE({row}.negativity, 0)) "
+        f"ON CONFLICT (day, watch, source) DO UPDATE SET {sums}"
+    )
+
+
+def _rollup_backfill(dialect: str) -> str:
+    day = _day("COALESCE(published_at, fetched_at)", dialect)
+    return (
+        f"INSERT INTO sentiment_daily ({_ROLLUP_COLUMNS}) "
+        f"SELECT {day}, COALESCE(watch, ''), source, COUNT(*), COUNT(negativity), "
+        f"SUM(CASE WHEN negativity >= {NEGATIVE_THRESHOLD} THEN 1 ELSE 0 END), "
+        f"COALESCE(SUM(negativity), 0) FROM posts "
+        f"GROUP BY {day}, COALESCE(watch, ''), source"
+    )
+
+
+def _sqlite_rollup_triggers() -> tuple[str, ...]:
+    changed = " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in _ROLLUP_INPUTS)
+    return (
+        "CREATE TRIGGER trg_posts_sentiment_daily_insert AFTER INSERT ON posts "
+        f"BEGIN {_rollup_upsert('NEW', '', 'sqlite')}; END",
+        f"CREATE TRIGGER trg_posts_sentiment_daily_update AFTER UPDATE OF "
+        f"{', '.join(_ROLLUP_INPUTS)} ON posts WHEN {changed} "
+        f"BEGIN {_rollup_upsert('OLD', '-', 'sqlite')}; {_rollup_upsert('NEW', '', 'sqlite')}; END",
+        "CREATE TRIGGER trg_posts_sentiment_daily_delete AFTER DELETE ON posts "
+        f"BEGIN {_rollup_upsert('OLD', '-', 'sqlite')}; END",
+    )
+
+
+def _postgres_rollup() -> tuple[str, str]:
+    function = f"""
+CREATE FUNCTION uproar_sentiment_daily() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        {_rollup_upsert("OLD", "-", "postgresql")};
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        {_rollup_upsert("NEW", "", "postgresql")};
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+    trigger = (
+        "CREATE TRIGGER trg_posts_sentiment_daily AFTER INSERT OR DELETE OR UPDATE OF "
+        f"{', '.join(_ROLLUP_INPUTS)} ON posts FOR EACH ROW EXECUTE FUNCTION "
+        "uproar_sentiment_daily()"
+    )
+    return function, trigger
+
+
 def _day(column: str, dialect: str) -> str:
     """'YYYY-MM-DD' of a UTC timestamp, as text on both databases."""
     if dialect == "postgresql":
@@ -112,19 +181,14 @@ FROM complaints c JOIN posts p ON p.id = c.post_id
 """
 
 
-def _v_sentiment_daily(dialect: str) -> str:
-    day = _day("COALESCE(published_at, fetched_at)", dialect)
-    return f"""
+def _v_sentiment_daily() -> str:
+    return """
 CREATE VIEW v_sentiment_daily AS
-SELECT {day} AS day, watch, source,
-       COUNT(*) AS mentions,
-       COUNT(negativity) AS scored,
-       SUM(CASE WHEN negativity >= {NEGATIVE_THRESHOLD} THEN 1 ELSE 0 END) AS negatives,
-       CAST(SUM(CASE WHEN negativity >= {NEGATIVE_THRESHOLD} THEN 1 ELSE 0 END) AS FLOAT)
-           / NULLIF(COUNT(negativity), 0) AS negative_share,
-       AVG(negativity) AS mean_negativity
-FROM posts
-GROUP BY {day}, watch, source
+SELECT day, NULLIF(watch, '') AS watch, source, mentions, scored, negatives,
+       CAST(negatives AS FLOAT) / NULLIF(scored, 0) AS negative_share,
+       CASE WHEN scored > 0 THEN negativity_sum / scored END AS mean_negativity
+FROM sentiment_daily
+WHERE mentions > 0
 """
 
 
@@ -136,16 +200,30 @@ def upgrade() -> None:
         batch.create_index(
             "ix_posts_history", ["published_at", "source", "negativity", "watch"], unique=False
         )
+    op.create_table(
+        "sentiment_daily",
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("watch", sa.String(length=100), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("mentions", sa.Integer(), nullable=False),
+        sa.Column("scored", sa.Integer(), nullable=False),
+        sa.Column("negatives", sa.Integer(), nullable=False),
+        sa.Column("negativity_sum", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "watch", "source", name=op.f("pk_sentiment_daily")),
+    )
     op.execute(_REFRESH.format(post_id="posts.id"))
+    op.execute(_rollup_backfill(dialect))
     if dialect == "postgresql":
         op.execute(_POSTGRES_FUNCTION)
         op.execute(_POSTGRES_TRIGGER)
+        for statement in _postgres_rollup():
+            op.execute(statement)
     else:
-        for statement in _SQLITE_TRIGGERS:
+        for statement in (*_SQLITE_TRIGGERS, *_sqlite_rollup_triggers()):
             op.execute(statement)
     op.execute(_v_mentions())
     op.execute(_v_complaints(dialect))
-    op.execute(_v_sentiment_daily(dialect))
+    op.execute(_v_sentiment_daily())
 
 
 def downgrade() -> None:
@@ -155,9 +233,13 @@ def downgrade() -> None:
     if dialect == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS trg_sentiment_scores_newest ON sentiment_scores")
         op.execute("DROP FUNCTION IF EXISTS uproar_newest_score()")
+        op.execute("DROP TRIGGER IF EXISTS trg_posts_sentiment_daily ON posts")
+        op.execute("DROP FUNCTION IF EXISTS uproar_sentiment_daily()")
     else:
         for name in _SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER IF EXISTS trg_sentiment_scores_newest_{name}")
+            op.execute(f"DROP TRIGGER IF EXISTS trg_posts_sentiment_daily_{name}")
+    op.drop_table("sentiment_daily")
     with op.batch_alter_table("posts") as batch:
         batch.drop_index("ix_posts_history")
         batch.drop_column("negativity")
