@@ -165,3 +165,35 @@ def _print_tables(frames: object, out: Path | None) -> None:
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+@history_app.command()
+def report(
+    config: ConfigOption = None,
+    watch: WatchOption = None,
+    source: SourceOption = None,
+    since: SinceOption = "7d",
+    until: UntilOption = None,
+    out: Annotated[Path, typer.Option(help="folder for the charts and summary")] = Path("report"),
+) -> None:
+    """Charts (PNG) and a summary (summary.md, summary.html) of a period into --out."""
+    from storage.history import HistoryError
+
+    loaded = _load(config)
+    from alerts.reach import estimated_reach
+    from flows.report import write_report
+    from storage.db import DatabaseError, database
+
+    now = datetime.now(UTC)
+    try:
+        with database(loaded.database.url) as factory, factory() as session:
+            history_filter = _history_filter(loaded, session, watch, source, since, until, now)
+            written = write_report(session, history_filter, estimated_reach, now, out)
+    except HistoryError as exc:
+        raise _fail(str(exc)) from None
+    except DatabaseError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{out}: cannot write the report: {exc.strerror}") from None
+    names = ", ".join(path.name for path in written.charts.values())
+    typer.echo(f"Report written to {out}: summary.md, summary.html, {names}")

@@ -85,6 +85,7 @@ DEADLINES = {
 MODEL = "generated-v1"
 BATCH = 20_000
 NEGATIVE = 0.6
+REPEAT_WINDOW = timedelta(days=30)
 TRIGGER = "trg_sentiment_scores_newest"
 ROLLUP_TRIGGER = "trg_posts_sentiment_daily"
 
@@ -120,7 +121,7 @@ def _post_times(rng: np.random.Generator, count: int, start: datetime, days: int
 
 def _negativity(rng: np.random.Generator, times: np.ndarray, days: int) -> np.ndarray:
     """About a fifth negative, more during the promotion and nearly all in the spike."""
-    base = rng.beta(1.2, 3.2, size=len(times))
+    base = rng.beta(1.6, 2.6, size=len(times))
     first, last = (int(days * f) * 86400 for f in PROMOTION_DAYS)
     promo = (times >= first) & (times < last + 86400)
     base[promo] = np.minimum(1, base[promo] * 1.25)
@@ -144,7 +145,7 @@ def generate(
     started = clock.perf_counter()
     rng = np.random.default_rng(seed)
     end = (end or datetime.now(UTC)).replace(microsecond=0)
-    start = end - timedelta(days=days)
+    start = (end - timedelta(days=days)).replace(hour=0, minute=0, second=0)
     upgrade(engine)
     with engine.connect() as connection:
         first_post = (
@@ -172,7 +173,7 @@ def generate(
         followers=np.minimum(rng.lognormal(5.0, 1.8, size=posts).astype(np.int64), 5_000_000),
         likes=rng.poisson(3, size=posts),
         reposts=rng.poisson(0.6, size=posts),
-        authors=rng.integers(0, max(posts // 8, 1), size=posts),
+        authors=rng.integers(0, max(posts // 2, 1), size=posts),
     )
     postgres = engine.dialect.name == "postgresql"
     with engine.begin() as connection:
@@ -288,7 +289,9 @@ def _complaints(
     if len(negative) > wanted:
         negative = negative[np.argsort(-c.followers[negative], kind="stable")[:wanted]]
     rows: list[dict[str, Any]] = []
-    last_by_author: dict[int, int] = {}
+    last_by_author: dict[int, tuple[int, datetime]] = {}
+    # The most followed tenth of complainants are P1 (the brief: influence drives priority).
+    p1_followers = float(np.quantile(c.followers[negative], 0.9)) if len(negative) else 0.0
     spike_at = start + timedelta(days=int(days * SPIKE_AT), hours=13)
     spiked = False
     for index, i in enumerate(np.sort(negative)):
@@ -296,7 +299,7 @@ def _complaints(
         posted = start + timedelta(seconds=int(c.offsets[i]))
         opened = posted + timedelta(minutes=int(rng.integers(1, 20)))
         followers = int(c.followers[i])
-        priority = "P1" if followers > 20_000 else ("P2" if rng.random() < 0.35 else "P3")
+        priority = "P1" if followers > p1_followers else ("P2" if rng.random() < 0.35 else "P3")
         limits = DEADLINES[priority]
         speed = 0.5 if priority == "P1" else 1.0
         moments = [
@@ -313,9 +316,12 @@ def _complaints(
         is_spike = not spiked and abs((opened - spike_at).total_seconds()) < 3600
         spiked = spiked or is_spike
         author = int(c.authors[i])
-        repeat_of = last_by_author.get(author)
-        if repeat_of is None and rows and rng.random() < 0.12:
-            repeat_of = rows[int(rng.integers(0, len(rows)))]["id"]
+        earlier = last_by_author.get(author)
+        repeat_of = None
+        if earlier is not None and opened - earlier[1] <= REPEAT_WINDOW:
+            repeat_of = earlier[0]
+        elif rows and rng.random() < 0.12:  # the same customer under another handle
+            repeat_of = rows[int(rng.integers(max(0, len(rows) - 500), len(rows)))]["id"]
         status = "open"
         for moment, name in zip(reached, ("claimed", "responded", "resolved"), strict=True):
             if moment is not None:
@@ -347,7 +353,7 @@ def _complaints(
                 "updated_at": opened,
             }
         )
-        last_by_author[author] = complaint_id
+        last_by_author[author] = (complaint_id, opened)
     return rows
 
 
