@@ -98,20 +98,21 @@ def serve(
     this command runs (Prefect's ephemeral mode cannot schedule).
     """
     prepare_environment()
-    _load(config)
+    loaded = _load(config)
     from flows.prefect_server import PrefectServerError, prefect_server
 
     config_path = str(resolve_config_path(config).resolve())
     try:
         with prefect_server(prefect_port) as api_url:
             console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
-            from flows.monitor import monitor
+            from prefect import serve as serve_deployments
 
-            # limit=1: a pass that overruns its interval delays the next, never overlaps it.
-            monitor.serve(
-                name="uproar-monitor",
-                interval=interval,
-                parameters={"config_path": config_path},
+            from flows.schedule import scheduled_deployments
+
+            # limit=1: a pass that overruns its interval delays the next (and the daily
+            # digest waits for it), never overlaps it.
+            serve_deployments(
+                *scheduled_deployments(loaded, config_path, interval),
                 limit=1,
             )
     except PrefectServerError as exc:

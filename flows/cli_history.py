@@ -197,3 +197,28 @@ def report(
         raise _fail(f"{out}: cannot write the report: {exc.strerror}") from None
     names = ", ".join(path.name for path in written.charts.values())
     typer.echo(f"Report written to {out}: summary.md, summary.html, {names}")
+
+
+@history_app.command()
+def digest(
+    config: ConfigOption = None,
+    since: Annotated[
+        str | None, typer.Option(help="how far back, e.g. 1d (default: [digest] period)")
+    ] = None,
+) -> None:
+    """Send the daily digest (summary + charts) to Slack now, or print it when Slack is off."""
+    from flows.config import resolve_config_path
+    from flows.environment import prepare_environment
+    from storage.history import HistoryError, period
+
+    loaded = _load(config)
+    now = datetime.now(UTC)
+    try:
+        period(since or loaded.digest.period, None, now)
+    except HistoryError as exc:
+        raise _fail(str(exc)) from None
+    prepare_environment()
+    from flows.digest import digest as digest_flow
+
+    sent = digest_flow(str(resolve_config_path(config)), since)
+    typer.echo(f"Digest sent to {sent.destination} with {sent.files} charts.")

@@ -11,8 +11,16 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alerts.config import DeadlineSettings, RotaSettings, SlackSettings, ThresholdSettings
 from crawlers.config import ApiSource, CrawlSettings, SourceConfig, WatchConfig
@@ -26,6 +34,27 @@ DEFAULT_CONFIG_PATH = Path("uproar.toml")
 
 class ConfigError(Exception):
     """uproar.toml cannot be used; the message says where and why."""
+
+
+class DigestSettings(BaseModel):
+    """``[digest]``: the daily summary (text + charts) posted to Slack by ``uproar serve``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    cron: str = Field(default="0 8 * * *", pattern=r"^\S+( \S+){4}$")  # five cron fields
+    timezone: str = "UTC"
+    period: str = Field(default="1d", pattern=r"^\d+[mhdw]$")  # how far back it looks
+    channel: str | None = Field(default=None, min_length=1)  # default: [slack] channel
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone; use an IANA name such as Europe/London") from None
+        return value
 
 
 class UproarConfig(BaseModel):
@@ -42,6 +71,7 @@ class UproarConfig(BaseModel):
     rota: RotaSettings = Field(default_factory=RotaSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
 
     @model_validator(mode="after")
     def _names_are_unique_and_known(self) -> UproarConfig:
