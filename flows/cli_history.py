@@ -207,8 +207,10 @@ def digest(
     ] = None,
 ) -> None:
     """Send the daily digest (summary + charts) to Slack now, or print it when Slack is off."""
-    from flows.config import resolve_config_path
-    from flows.environment import prepare_environment
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from alerts.config import ConfigError as AlertsConfigError
+    from storage.db import DatabaseError
     from storage.history import HistoryError, period
 
     loaded = _load(config)
@@ -217,8 +219,12 @@ def digest(
         period(since or loaded.digest.period, None, now)
     except HistoryError as exc:
         raise _fail(str(exc)) from None
-    prepare_environment()
-    from flows.digest import digest as digest_flow
+    from flows.digest import digest_now
 
-    sent = digest_flow(str(resolve_config_path(config)), since)
+    try:
+        sent = digest_now(loaded, now, since)
+    except (DatabaseError, AlertsConfigError) as exc:
+        raise _fail(str(exc)) from None
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        raise _fail(f"could not post the digest to Slack: {exc}") from None
     typer.echo(f"Digest sent to {sent.destination} with {sent.files} charts.")

@@ -72,6 +72,21 @@ def send_digest(client: WebClient, channel: str, digest: Digest) -> DigestSent:
     return DigestSent(f"slack:{channel}", ts, len(digest.charts))
 
 
+def deliver_digest(config: UproarConfig, digest: Digest) -> DigestSent:
+    """To ``[digest] channel`` (else the alerts channel) when Slack is on; else printed."""
+    if not config.slack.enabled:
+        print(digest.text)
+        return DigestSent("console", None, 0)
+    client = make_slack_client(config.slack, os.environ)
+    return send_digest(client, config.digest.channel or config.slack.channel, digest)
+
+
+def digest_now(config: UproarConfig, now: datetime, period: str | None = None) -> DigestSent:
+    """Make and deliver one digest without Prefect (``uproar digest``)."""
+    with tempfile.TemporaryDirectory(prefix="uproar-digest-") as folder:
+        return deliver_digest(config, make_digest(config, now, Path(folder), period))
+
+
 @task(name="make-digest", cache_policy=NO_CACHE)
 def make_digest_task(config: UproarConfig, now: datetime, out: str, period: str | None) -> Digest:
     return make_digest(config, now, Path(out), period)
@@ -79,11 +94,7 @@ def make_digest_task(config: UproarConfig, now: datetime, out: str, period: str 
 
 @task(name="send-digest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
 def send_digest_task(config: UproarConfig, digest: Digest) -> DigestSent:
-    if not config.slack.enabled:
-        print(digest.text)
-        return DigestSent("console", None, 0)
-    client = make_slack_client(config.slack, os.environ)
-    return send_digest(client, config.digest.channel or config.slack.channel, digest)
+    return deliver_digest(config, digest)
 
 
 @flow(name="digest")

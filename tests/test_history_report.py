@@ -177,3 +177,25 @@ def test_serve_schedules_the_monitor_and_the_daily_digest(config: UproarConfig) 
     ]
     with pytest.raises(ConfigError, match=r"digest\.timezone: unknown time zone"):
         parse_config({"digest": {"timezone": "Mars/Olympus"}})
+
+
+def test_uproar_digest_sends_one_now(config: UproarConfig, tmp_path: Path) -> None:
+    with LocalSlackServer(token="xoxb-now", channels=("brand-digest",)) as slack:
+        path = tmp_path / "uproar.toml"
+        path.write_text(
+            f'[database]\nurl = "{config.database.url}"\n'
+            f'[slack]\nenabled = true\nbase_url = "{slack.base_url}"\ntoken_env = "DIGEST_TOKEN"\n'
+            '[digest]\nchannel = "#brand-digest"\nperiod = "3650d"\n',
+            encoding="utf-8",
+        )
+        result = runner.invoke(
+            app, ["digest", "--config", str(path)], env={"DIGEST_TOKEN": "xoxb-now"}
+        )
+        assert result.exit_code == 0, result.output
+        assert "Digest sent to slack:#brand-digest with 4 charts" in result.output
+        assert [m["channel_name"] for m in slack.messages] == ["brand-digest"]
+        assert len(slack.files) == 4
+        no_token = runner.invoke(app, ["digest", "--config", str(path)], env={"DIGEST_TOKEN": ""})
+        assert no_token.exit_code == 2 and "DIGEST_TOKEN is not set" in no_token.output
+        bad = runner.invoke(app, ["digest", "--config", str(path), "--since", "soon"])
+        assert bad.exit_code == 2 and "cannot read 'soon'" in bad.output

@@ -75,7 +75,9 @@ class Grouping:
         return [*([self.bucket] if self.bucket else []), *self.dimensions]
 
 
-def parse_grouping(by: Sequence[str] | str | None, allowed: Sequence[str] = DIMENSIONS) -> Grouping:
+def parse_grouping(
+    by: Sequence[str] | str | None, allowed: Sequence[str] = COMPLAINT_DIMENSIONS
+) -> Grouping:
     """``["week", "source"]`` → Grouping("week", ("source",)); unknown names are an error."""
     names = [by] if isinstance(by, str) else list(by or ())
     bucket: TimeBucket | None = None
