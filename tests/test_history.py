@@ -494,3 +494,35 @@ def test_the_daily_rollup_gives_what_counting_posts_gives(
                 slow = mentions(session, period, parse_grouping(by), use_rollup=False)
                 assert rows(fast) == rows(slow), (since, until, by)
                 assert len(fast) > 0
+
+
+def test_history_objects_step_aside_for_a_table_rebuild(database_url: str) -> None:
+    """A later migration may rebuild posts or complaints (SQLite batch mode); with the views
+    and triggers dropped first and created again after, it works and they work."""
+    import sqlalchemy as sa
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    from storage import history_schema
+    from storage.db import make_engine, make_session_factory, upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        history_schema.drop_history_objects(connection)
+        operations = Operations(MigrationContext.configure(connection))
+        rebuild = "always" if connection.dialect.name == "sqlite" else "auto"
+        for table in ("posts", "complaints", "sentiment_scores"):
+            with operations.batch_alter_table(table, recreate=rebuild) as batch:
+                batch.add_column(sa.Column("later_column", sa.Integer()))
+        history_schema.create_history_objects(connection)
+    with session_scope(make_session_factory(engine)) as session:
+        build_history(session)
+    with engine.connect() as connection:
+        daily = connection.exec_driver_sql("SELECT SUM(mentions) FROM v_sentiment_daily").scalar()
+        newest = connection.exec_driver_sql(
+            "SELECT COUNT(*) FROM v_mentions WHERE negativity IS NOT NULL"
+        ).scalar()
+    upgrade(engine)  # nothing pending: the objects are left alone
+    engine.dispose()
+    assert (daily, newest) == (7, 6)
