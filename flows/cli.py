@@ -105,16 +105,11 @@ def serve(
     try:
         with prefect_server(prefect_port) as api_url:
             console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
-            from prefect import serve as serve_deployments
-
-            from flows.schedule import scheduled_deployments
+            from flows.schedule import serve_flows
 
             # limit=1: a pass that overruns its interval delays the next (and the daily
             # digest waits for it), never overlaps it.
-            serve_deployments(
-                *scheduled_deployments(loaded, config_path, interval),
-                limit=1,
-            )
+            serve_flows(loaded, config_path, interval, limit=1)
     except PrefectServerError as exc:
         raise _fail(str(exc)) from None
 

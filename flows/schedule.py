@@ -1,9 +1,15 @@
 """What ``uproar serve`` runs and when: the monitor flow every ``interval`` seconds and,
-unless ``[digest] enabled = false``, the digest flow on its cron schedule."""
+unless ``[digest] enabled = false``, the digest flow on its cron schedule. One Prefect
+runner serves both, the way ``Flow.serve`` serves one."""
 
 from __future__ import annotations
 
-from prefect.deployments.runner import RunnerDeployment
+import asyncio
+import contextlib
+from typing import Any
+
+from prefect import Flow
+from prefect.runner import Runner
 from prefect.schedules import Cron
 
 from flows.config import UproarConfig
@@ -11,26 +17,26 @@ from flows.digest import digest
 from flows.monitor import monitor
 
 
-def _runner(deployment: object) -> RunnerDeployment:
-    # Flow.to_deployment is sync-compatible: called from sync code it returns the value.
-    assert isinstance(deployment, RunnerDeployment)
-    return deployment
-
-
-def scheduled_deployments(
+def scheduled_flows(
     config: UproarConfig, config_path: str, interval: int
-) -> list[RunnerDeployment]:
+) -> list[tuple[Flow[Any, Any], dict[str, Any]]]:
+    """(flow, deployment settings) for each flow ``uproar serve`` schedules."""
     parameters = {"config_path": config_path}
-    deployments = [
-        _runner(
-            monitor.to_deployment(name="uproar-monitor", interval=interval, parameters=parameters)
-        )
+    flows: list[tuple[Flow[Any, Any], dict[str, Any]]] = [
+        (monitor, {"name": "uproar-monitor", "interval": interval, "parameters": parameters})
     ]
     if config.digest.enabled:
         schedule = Cron(config.digest.cron, timezone=config.digest.timezone)
-        deployments.append(
-            _runner(
-                digest.to_deployment(name="uproar-digest", schedule=schedule, parameters=parameters)
-            )
+        flows.append(
+            (digest, {"name": "uproar-digest", "schedule": schedule, "parameters": parameters})
         )
-    return deployments
+    return flows
+
+
+def serve_flows(config: UproarConfig, config_path: str, interval: int, limit: int = 1) -> None:
+    """Serve them until interrupted; ``limit`` runs at a time."""
+    runner = Runner(name="uproar", pause_on_shutdown=True, limit=limit)
+    for flow, settings in scheduled_flows(config, config_path, interval):
+        runner.add_flow(flow, **settings)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop serving, quietly
+        asyncio.run(runner.start())

@@ -24,7 +24,7 @@ from flows.charts import (
 from flows.cli import app
 from flows.config import ConfigError, UproarConfig, parse_config
 from flows.digest import make_digest, send_digest, send_digest_task
-from flows.schedule import scheduled_deployments
+from flows.schedule import scheduled_flows
 from storage.db import open_database, session_scope
 from tests.history_data import build_history
 
@@ -167,12 +167,16 @@ def test_digest_prints_when_slack_is_off(
 
 
 def test_serve_schedules_the_monitor_and_the_daily_digest(config: UproarConfig) -> None:
-    deployments = scheduled_deployments(config, "/etc/uproar.toml", 300)
-    assert [d.name for d in deployments] == ["uproar-monitor", "uproar-digest"]
-    cron = deployments[1].schedules[0].schedule
+    flows = scheduled_flows(config, "/etc/uproar.toml", 300)
+    assert [(flow.name, settings["name"]) for flow, settings in flows] == [
+        ("monitor", "uproar-monitor"),
+        ("digest", "uproar-digest"),
+    ]
+    assert flows[0][1]["interval"] == 300
+    cron = flows[1][1]["schedule"]
     assert cron.cron == "0 8 * * *" and cron.timezone == "UTC"
     off = config.model_copy(update={"digest": config.digest.model_copy(update={"enabled": False})})
-    assert [d.name for d in scheduled_deployments(off, "/etc/uproar.toml", 300)] == [
+    assert [settings["name"] for _, settings in scheduled_flows(off, "/etc/uproar.toml", 300)] == [
         "uproar-monitor"
     ]
     with pytest.raises(ConfigError, match=r"digest\.timezone: unknown time zone"):
