@@ -62,6 +62,7 @@ class _State:
     channels: dict[str, str] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class LocalSlackServer:
@@ -149,6 +150,12 @@ class LocalSlackServer:
     def calls(self) -> list[RecordedCall]:
         with self._lock:
             return list(self._state.calls)
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """Files shared so far (id, filename, title, content bytes, channel, thread_ts)."""
+        with self._lock:
+            return [dict(f) for f in self._state.uploads.values() if "channel" in f]
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -332,6 +339,10 @@ class LocalSlackServer:
                         "text": stored["text"],
                     }
             return {"ok": False, "error": "message_not_found"}
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(body)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(body)
         if method == "conversations.list":
             channels = [
                 {"id": channel_id, "name": name, "is_channel": True, "is_member": True}
@@ -339,6 +350,60 @@ class LocalSlackServer:
             ]
             return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        """files.getUploadURLExternal: a file id and where to POST the bytes (this server)."""
+        if not body.get("filename") or not str(body.get("length") or "").isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self._state.uploads) + 1:08d}"
+        self._state.uploads[file_id] = {
+            "id": file_id,
+            "filename": str(body["filename"]),
+            "length": int(body["length"]),
+            "content": None,
+        }
+        return {
+            "ok": True,
+            "file_id": file_id,
+            "upload_url": self.base_url.removesuffix("api/") + f"upload/{file_id}",
+        }
+
+    def receive_upload(self, file_id: str, content: bytes) -> bool:
+        """The bytes POSTed to an upload URL; False for an unknown file id."""
+        with self._lock:
+            upload = self._state.uploads.get(file_id)
+            if upload is None:
+                return False
+            upload["content"] = content
+            return True
+
+    def _complete_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """files.completeUploadExternal: share uploaded files in a channel (or thread)."""
+        try:
+            files = (
+                json.loads(body.get("files") or "[]")
+                if isinstance(body.get("files"), str)
+                else body.get("files") or []
+            )
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        for item in files:
+            upload = self._state.uploads.get(str(item.get("id")))
+            if upload is None or upload["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            shared.append(upload)
+        channel = body.get("channel_id") or body.get("channels")
+        for upload, item in zip(shared, files, strict=True):
+            upload["title"] = item.get("title") or upload["filename"]
+            if channel:
+                upload["channel"] = self._channel_id(self._channel_name(str(channel)))
+            upload["thread_ts"] = body.get("thread_ts")
+            upload["initial_comment"] = body.get("initial_comment")
+        return {
+            "ok": True,
+            "files": [{"id": u["id"], "name": u["filename"], "title": u["title"]} for u in shared],
+        }
 
 
 def _truthy(value: Any) -> bool:
@@ -387,6 +452,17 @@ def _handler_for(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
                     return
                 server.record_response(parts.path, body if isinstance(body, dict) else {})
                 self._answer(200, {}, {"ok": True})
+                return
+            if parts.path.startswith("/upload/"):
+                length = int(self.headers.get("Content-Length") or 0)
+                content = self.rfile.read(length) if length else b""
+                known = server.receive_upload(parts.path[len("/upload/") :], content)
+                data = f"OK - {len(content)}".encode() if known else b"not found"
+                self.send_response(200 if known else 404)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
                 return
             if not parts.path.startswith("/api/"):
                 self._answer(404, {}, {"ok": False, "error": "not_found"})

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from flows.cli_complaints import complaints_app
 from flows.cli_escalation import escalate_app
+from flows.cli_history import history_app
 from flows.cli_labels import label
 from flows.cli_rota import rota_app
 from flows.cli_sentiment import sentiment_app
@@ -36,6 +37,7 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(escalate_app, name="escalate")
 app.add_typer(rota_app, name="rota")
 app.command("label")(label)
+app.add_typer(history_app)  # history, report, digest
 
 # Piped output gets room for whole tables rather than rich's 80-column default.
 PIPED_WIDTH = 160
@@ -122,11 +124,11 @@ def serve(
             prefect_server(prefect_port) as api_url,
         ):
             console.print(f"Prefect API: {api_url}; monitoring every {interval} s. Ctrl-C stops.")
-            from flows.escalation import serve_with_escalation
+            from flows.schedule import serve_flows
 
-            # the monitor every `interval` and the escalate flow every minute; neither
-            # overlaps itself (a pass that overruns delays the next)
-            serve_with_escalation(config_path, interval)
+            # the monitor every `interval`, the escalate flow every minute and the daily
+            # digest; none overlaps itself (a pass that overruns delays the next)
+            serve_flows(loaded, config_path, interval)
     except (PrefectServerError, OSError) as exc:
         raise _fail(str(exc)) from None
 

@@ -12,8 +12,16 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alerts.config import (
     DeadlineSettings,
@@ -41,6 +49,27 @@ class ConfigError(Exception):
     """uproar.toml cannot be used; the message says where and why."""
 
 
+class DigestSettings(BaseModel):
+    """``[digest]``: the daily summary (text + charts) posted to Slack by ``uproar serve``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    cron: str = Field(default="0 8 * * *", pattern=r"^\S+( \S+){4}$")  # five cron fields
+    timezone: str = "UTC"
+    period: str = Field(default="1d", pattern=r"^\d+[mhdw]$")  # how far back it looks
+    channel: str | None = Field(default=None, min_length=1)  # default: [slack] channel
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone; use an IANA name such as Europe/London") from None
+        return value
+
+
 class UproarConfig(BaseModel):
     """Everything uproar needs to run, as written in uproar.toml."""
 
@@ -61,6 +90,7 @@ class UproarConfig(BaseModel):
     repeats: RepeatSettings = Field(default_factory=RepeatSettings)
     spikes: SpikeSettings = Field(default_factory=SpikeSettings)
     reach_growth: ReachGrowthSettings = Field(default_factory=ReachGrowthSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
 
     @model_validator(mode="after")
     def _names_are_unique_and_known(self) -> UproarConfig:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -76,31 +75,3 @@ def escalate(config_path: str, now: datetime | None = None) -> EscalationSummary
     summary = EscalationSummary(escalation=escalate_due(config, moment))
     summary.delivery = deliver_outbox(config, moment)
     return summary
-
-
-def serve_with_escalation(config_path: str, monitor_interval: int) -> None:
-    """Serve the monitor flow every ``monitor_interval`` seconds and the escalate flow every
-    minute until interrupted (``uproar serve``). ``concurrency_limit=1``: a pass that
-    overruns its interval delays the next, never overlaps it; the escalate flow runs beside
-    a long monitoring pass."""
-    from prefect import serve
-    from prefect.deployments.runner import RunnerDeployment
-
-    from flows.monitor import monitor  # heavy (the sentiment model): only when serving
-
-    parameters = {"config_path": config_path}
-    deployments = [
-        monitor.to_deployment(
-            name="uproar-monitor",
-            interval=monitor_interval,
-            parameters=parameters,
-            concurrency_limit=1,
-        ),
-        escalate.to_deployment(
-            name="uproar-escalate",
-            interval=ESCALATION_INTERVAL_SECONDS,
-            parameters=parameters,
-            concurrency_limit=1,
-        ),
-    ]
-    serve(*[cast(RunnerDeployment, deployment) for deployment in deployments], limit=2)

@@ -50,6 +50,9 @@ class Post(Base):
         Index("ix_posts_watch", "watch"),
         Index("ix_posts_content_hash", "content_hash"),
         Index("ix_posts_source_fetched_at", "source", "fetched_at"),
+        # History queries (storage.history) read the day, source and newest negativity of
+        # every post in a period from this index alone, without touching the table.
+        Index("ix_posts_history", "published_at", "source", "negativity", "watch"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -77,8 +80,31 @@ class Post(Base):
     # audience they carried the post to (see :class:`Amplification`).
     amplifications: Mapped[int] = mapped_column(Integer, default=0)
     amplifier_followers: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The post's newest sentiment score (latest scored_at, then highest id) and its
+    # negative probability, kept by database triggers on sentiment_scores (migration
+    # 0010) so history queries need not look at every score. Not a foreign key: posts
+    # and scores would point at each other.
+    newest_score_id: Mapped[int | None] = mapped_column(Integer)
+    negativity: Mapped[float | None] = mapped_column(Float)
 
     scores: Mapped[list[SentimentScore]] = relationship(back_populates="post")
+
+
+class SentimentDaily(Base):
+    """Posts per UTC day, watch and source with their newest scores summed: a rollup kept
+    by database triggers on posts (migration 0010), so daily history reads a few rows per
+    day instead of every post. ``watch`` is '' for posts without one; ``negatives`` counts
+    negativity >= 0.6 (the default thresholds.negativity)."""
+
+    __tablename__ = "sentiment_daily"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    watch: Mapped[str] = mapped_column(String(100), primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    mentions: Mapped[int] = mapped_column(Integer)
+    scored: Mapped[int] = mapped_column(Integer)
+    negatives: Mapped[int] = mapped_column(Integer)
+    negativity_sum: Mapped[float] = mapped_column(Float)
 
 
 class Amplification(Base):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
+from alembic.script import ScriptDirectory
 
+from storage import history_schema
 from storage.models import Base
 
 config = context.config
@@ -24,7 +26,16 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            # Views and triggers are repeatable (storage/history_schema.py): out of the way
+            # while migrations rebuild tables, back as they are now afterwards.
+            heads = set(ScriptDirectory.from_config(config).get_heads())
+            pending = set(context.get_context().get_current_heads()) != heads
+            if pending:
+                history_schema.drop_history_objects(connection)
             context.run_migrations()
+            if pending and history_schema.present(connection):
+                history_schema.drop_history_objects(connection)
+                history_schema.create_history_objects(connection)
         connection.commit()
 
 

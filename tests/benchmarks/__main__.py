@@ -1,4 +1,5 @@
-"""``make bench``: crawl + store, scoring and triage throughput on this machine.
+"""``make bench``: crawl + store, scoring and triage throughput on this machine, and
+history queries at scale (tests/benchmarks/history.py).
 
 Each stage runs on generated data of a known size and prints items per second, so
 changes can be compared run to run. Nothing here is a pass/fail test.
@@ -26,7 +27,7 @@ from sentiment.config import SentimentSettings
 from sentiment.model import load_model
 from sentiment.store import score_unscored_posts
 from storage.db import open_database, session_scope
-from tests.benchmarks import platforms
+from tests.benchmarks import history, platforms
 
 FEED_ITEMS = 2000
 SAMPLE_TEXTS = [
@@ -120,6 +121,7 @@ def main() -> None:
             )
 
     platforms.main()
+    history.main()
 
 
 if __name__ == "__main__":
