@@ -36,8 +36,9 @@ class SentimentSettings(BaseModel):
     batch_size: int = Field(default=32, ge=1, le=1024)
     max_length: int = Field(default=256, ge=8, le=512)
     threads: int | None = Field(default=None, ge=1)
-    # How uproar's own e5 models run: ONNX Runtime int8 (fast) or torch float32.
-    runtime: Literal["onnx-int8", "torch"] = "onnx-int8"
+    # How uproar's own e5 models run: ONNX Runtime float32 with fusions (default), the same
+    # quantised to int8 (faster; scores move slightly with batch-mates), or torch float32.
+    runtime: Literal["onnx", "onnx-int8", "torch"] = "onnx"
     hf_model: str | None = None
     hf_labels: dict[str, ModelLabel | list[ModelLabel]] = Field(default_factory=dict)
     hf_negativity_threshold: float = Field(default=0.5, gt=0.0, le=1.0)

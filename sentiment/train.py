@@ -46,7 +46,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="folder to write the model to")
     parser.add_argument("--work", type=Path, default=None, help="keep the fine-tuning run here")
     parser.add_argument("--smoke", action="store_true", help="a tiny run, for tests")
-    parser.add_argument("--runtime", choices=("onnx-int8", "torch"), default="onnx-int8")
+    parser.add_argument("--runtime", choices=("onnx", "onnx-int8", "torch"), default="onnx")
     add_arguments(parser)
     args = parser.parse_args(argv)
     if args.smoke:

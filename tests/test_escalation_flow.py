@@ -106,7 +106,9 @@ def test_the_flow_escalates_and_delivers_once_per_minute_however_often_it_runs(
     assert at_five.delivery is not None and at_five.delivery.delivered == 2  # + opening alert
     texts = posted(slack)
     assert len(texts) == 2
-    assert texts[1] == "<@U0BEN> #1 P1 unclaimed for 5m: reminding ana; escalating to ben (secondary)"
+    assert texts[1] == (
+        "<@U0BEN> #1 P1 unclaimed for 5m: reminding ana; escalating to ben (secondary)"
+    )
 
     same_minute = escalate(config_path, now=T0 + timedelta(minutes=5, seconds=30))
     assert same_minute.escalation.written == []

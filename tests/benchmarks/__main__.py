@@ -27,7 +27,7 @@ from sentiment.config import SentimentSettings
 from sentiment.model import load_model
 from sentiment.store import score_unscored_posts
 from storage.db import open_database, session_scope
-from tests.benchmarks import history, platforms
+from tests.benchmarks import history, platforms, sentiment_speed
 
 FEED_ITEMS = 2000
 SAMPLE_TEXTS = [
@@ -120,6 +120,7 @@ def main() -> None:
                 f"ratio crawl/scoring throughput: {ratio:.1f}x (above 1: scoring is the bottleneck)"
             )
 
+    sentiment_speed.main()
     platforms.main()
     history.main()
 
