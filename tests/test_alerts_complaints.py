@@ -42,6 +42,7 @@ def add_post(
     category: str | None = None,
     model: str = MODEL,
     author: str | None = None,
+    fetched_at: datetime | None = None,
 ) -> int:
     save_post(
         session,
@@ -56,7 +57,7 @@ def add_post(
             reposts=reposts,
             watch="acme",
         ),
-        fetched_at=NOW - timedelta(minutes=5),
+        fetched_at=fetched_at or NOW - timedelta(minutes=5),
     )
     post_id = session.execute(select(Post.id).where(Post.external_id == external_id)).scalar_one()
     if negative is not None:

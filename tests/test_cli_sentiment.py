@@ -253,20 +253,23 @@ DATA = next(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 @pytest.mark.skipif(DATA is None, reason="the shared training data is not beside the checkout")
 def test_train_smoke_writes_a_model_the_cli_can_score_with(tmp_path: Path) -> None:
     out = tmp_path / "smoke-model"
-    # Options after --smoke go on to python -m sentiment.train: an even smaller run here.
-    smaller = ["--limit", "60", "--c-grid", "1", "--threads", "2"]
+    # Options after --smoke go on to python -m sentiment.train: the float32 torch runtime
+    # here (no ONNX export), two threads.
+    smaller = ["--runtime", "torch", "--threads", "2"]
     result = runner.invoke(
         app, ["sentiment", "train", "--data", str(DATA), "--out", str(out), "--smoke", *smaller]
     )
     assert result.exit_code == 0, result.output
     spec = json.loads((out / "model.json").read_text(encoding="utf-8"))
-    assert spec["training"]["limit"] == 60
+    assert spec["training"]["smoke"] is True
     config = tmp_path / "uproar.toml"
     config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "cli.db"}"\n[sentiment]\nmodel = "{out}"\n',
+        f'[database]\nurl = "sqlite:///{tmp_path / "cli.db"}"\n'
+        f'[sentiment]\nmodel = "{out}"\nruntime = "torch"\n',
         encoding="utf-8",
     )
     source = tmp_path / "in.jsonl"

@@ -73,7 +73,9 @@ def config_path(tmp_path: Path, slack: LocalSlackServer, monkeypatch: pytest.Mon
     config = load_config(path)
     engine, factory = open_database(database)
     with session_scope(factory) as session:
-        add_post(session, "viral", "Parcel lost, support useless", 0.95, followers=20_000)
+        add_post(
+            session, "viral", "Parcel lost, support useless", 0.95, followers=20_000, fetched_at=T0
+        )
         open_complaints(
             session, config.thresholds, config.deadlines, config.rota, T0, channel="#uproar-alerts"
         )

@@ -50,7 +50,7 @@ def open_p1_complaints(factory: sessionmaker[Session], count: int = 1) -> list[i
     with session_scope(factory) as session:
         for index in range(count):
             add_post(session, f"p{index}", f"Parcel {index} lost, support useless", 0.95,
-                     followers=20_000)  # fmt: skip
+                     followers=20_000, fetched_at=T0)  # fmt: skip
         opened = open_complaints(
             session, ThresholdSettings(), DeadlineSettings(), ROTA, T0, channel=CHANNEL
         )

@@ -441,9 +441,10 @@ def test_a_claim_blocked_behind_an_uncommitted_one_is_told_who_won(postgres_url)
 
     engine, factory = open_database(postgres_url)
     watcher = create_engine(postgres_url)
+    ana = factory()
+    thread: threading.Thread | None = None
     try:
         cid = make_complaint(factory)
-        ana = factory()
         lifecycle.claim(ana, cid, "ana", OPENED + MIN)  # holds the row lock, not committed
         ana_pid = ana.execute(text("SELECT pg_backend_pid()")).scalar_one()
         result: dict[str, object] = {}
@@ -472,10 +473,14 @@ def test_a_claim_blocked_behind_an_uncommitted_one_is_told_who_won(postgres_url)
                 time.sleep(0.01)
         assert thread.is_alive(), result  # bo is blocked, not finished
         ana.commit()
-        ana.close()
-        thread.join()
+        thread.join(timeout=60)
         assert result == {"bo": "ana"}
     finally:
+        # Whatever failed above, release ana's row lock so bo (and the schema drop) can end.
+        ana.rollback()
+        ana.close()
+        if thread is not None and thread.ident is not None:
+            thread.join(timeout=60)
         watcher.dispose()
         engine.dispose()
 
