@@ -143,6 +143,11 @@ def refit(
     labels = np.concatenate([y, cy]).astype(np.int64)
     weights = np.concatenate([np.ones(len(y)), np.full(len(cy), weight)])
     found = tuple(sorted(set(labels.tolist())))
+    if found == (0, 2) and classes == (0, 1, 2):
+        # Binary training data (the Chinese reviews) cannot teach neutral: the refitted head
+        # is negative-vs-positive only, like the binary heads before e5, and the gate below
+        # compares it with the three-class base head on the same validation set.
+        classes = found
     if found != classes:
         raise RetrainError(
             f"the {language} training sample has classes {list(found)}, the head needs "

