@@ -73,7 +73,7 @@ class E5Encoder:
             )
         return sha
 
-    def _torch(self, base: Path):  # type: ignore[no-untyped-def]
+    def _torch(self, base: Path):
         if self.threads:
             torch.set_num_threads(self.threads)
         network = MeanPooled(tuned_model(base, self.adapter)).eval()
@@ -85,7 +85,7 @@ class E5Encoder:
 
         return run
 
-    def _onnx(self, base: Path):  # type: ignore[no-untyped-def]
+    def _onnx(self, base: Path):
         import onnxruntime
 
         tag = (self.adapter_sha256 or "base")[:16]

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -102,9 +103,10 @@ def add_lora(model: BertModel, first: int, cfg: FinetuneConfig) -> dict[str, Lor
 
 
 def _mask(model: BertModel, hidden: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
-    return create_bidirectional_mask(
+    mask = create_bidirectional_mask(
         config=model.config, inputs_embeds=hidden, attention_mask=attention
     )
+    return cast(torch.Tensor, mask)
 
 
 def _pad(rows: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,7 +129,7 @@ def lower_states(
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             length = max(len(ids[i]) for i in chunk)
-            input_ids = torch.full((len(chunk), length), model.config.pad_token_id)
+            input_ids = torch.full((len(chunk), length), int(model.config.pad_token_id or 0))
             attention = torch.zeros(len(chunk), length, dtype=torch.long)
             for row, i in enumerate(chunk):
                 input_ids[row, : len(ids[i])] = torch.tensor(ids[i])

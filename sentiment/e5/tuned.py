@@ -41,7 +41,7 @@ def merge_adapter(model: BertModel, adapter: Path) -> BertModel:
                     f"{adapter}: {name} has shape {tuple(delta.shape)}, the encoder's is "
                     f"{tuple(weight.shape)}"
                 )
-            weight += delta
+            weight.add_(delta)
     return model
 
 
