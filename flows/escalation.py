@@ -13,14 +13,12 @@ from datetime import datetime
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from alerts.config import ConfigError as AlertsConfigError
 from alerts.escalation_pass import EscalationReport, escalate_complaints
-from alerts.outbox import DeliveryReport, deliver_pending
+from alerts.outbox import DeliveryReport
 from alerts.rota_changes import load_rota
+from flows import delivery
 from flows.config import UproarConfig, load_config
-from flows.delivery import build_sender
-from storage.db import database, session_scope
-from storage.models import Notification
+from storage.db import database
 from storage.types import utcnow
 
 ESCALATION_INTERVAL_SECONDS = 60
@@ -53,16 +51,7 @@ def escalate_due(config: UproarConfig, now: datetime) -> EscalationReport:
 def deliver_outbox(config: UproarConfig, now: datetime) -> DeliveryReport:
     """Send what the outbox holds, as the monitor flow does (this module does not import
     flows.monitor: it would load the sentiment model's libraries every minute)."""
-    with database(config.database.url, upgrade_schema=False) as factory:
-        try:
-            sender = build_sender(config.slack)
-        except AlertsConfigError as exc:
-            with session_scope(factory) as session:
-                pending = (
-                    session.query(Notification).filter(Notification.status == "pending").count()
-                )
-            return DeliveryReport(pending=pending, errors=[f"alerts not sent: {exc}"])
-        return deliver_pending(factory, sender, now, rota=config.rota)
+    return delivery.deliver_outbox(config, now)
 
 
 @flow(name="escalate")

@@ -10,21 +10,20 @@ from datetime import datetime
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from alerts.config import ConfigError as AlertsConfigError
 from alerts.config import RotaSettings
-from alerts.outbox import DeliveryReport, deliver_pending
+from alerts.outbox import DeliveryReport
 from alerts.rota_changes import load_rota
 from alerts.triage_run import TriageRunSettings, run_triage
 from crawlers.health import SourceHealth
 from crawlers.runner import CrawlResult, run_crawl
+from flows import delivery
 from flows.config import UproarConfig, load_config
-from flows.delivery import build_sender
 from flows.health import check_source_health
 from sentiment.model import load_model
 from sentiment.registry import active_model_setting
 from sentiment.store import score_unscored_posts
 from storage.db import database, session_scope
-from storage.models import Notification, SentimentScore
+from storage.models import SentimentScore
 from storage.privacy import mask_personal_data
 from storage.types import utcnow
 
@@ -181,16 +180,7 @@ def open_new_complaints(config: UproarConfig, now: datetime) -> TriageSummary:
 @task(name="deliver-notifications", cache_policy=NO_CACHE)
 def deliver_notifications(config: UproarConfig, now: datetime) -> DeliveryReport:
     """Send what the outbox holds; failures stay pending for the next run."""
-    with database(config.database.url, upgrade_schema=False) as factory:
-        try:
-            sender = build_sender(config.slack)
-        except AlertsConfigError as exc:
-            with session_scope(factory) as session:
-                pending = (
-                    session.query(Notification).filter(Notification.status == "pending").count()
-                )
-            return DeliveryReport(pending=pending, errors=[f"alerts not sent: {exc}"])
-        return deliver_pending(factory, sender, now, rota=config.rota)
+    return delivery.deliver_outbox(config, now)
 
 
 @flow(name="monitor")
