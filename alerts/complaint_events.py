@@ -21,19 +21,21 @@ EVENT_KIND = "complaint_event"
 OPENED_KIND = "complaint_opened"
 
 
+def slack_id(rota: RotaSettings, name: str | None) -> str | None:
+    """The Slack id of the rota member called ``name``; None when there is no such member
+    or they have no Slack id."""
+    if not name:
+        return None
+    try:
+        return rota.responder(name).slack_id or None
+    except KeyError:
+        return None
+
+
 def slack_mention(rota: RotaSettings, complaint: Complaint) -> str | None:
     """The Slack id of the complaint's owner, else of the responder on duty when it
     opened; None when neither is on the rota with a Slack id."""
-    for name in (complaint.owner, complaint.on_duty):
-        if not name:
-            continue
-        try:
-            responder = rota.responder(name)
-        except KeyError:
-            continue
-        if responder.slack_id:
-            return responder.slack_id
-    return None
+    return slack_id(rota, complaint.owner) or slack_id(rota, complaint.on_duty)
 
 
 def thread_channel(session: Session, complaint_id: int) -> str:

@@ -197,7 +197,7 @@ def triage_posts(
         index.add(complaint.id, post, complaint.watch)
         result.grouped.append((complaint, row, post))
         reason = f"new activity: post {post.id} grouped as {match.relation}"
-        if reopen_on_activity(session, complaint, SYSTEM_ACTOR, now, reason):
+        if reopen_on_activity(session, complaint, SYSTEM_ACTOR, now, reason, rota):
             result.reopened.append(complaint)
         touched[complaint.id] = complaint
         return True

@@ -19,7 +19,6 @@ unique ``complaint_posts.post_id`` stops a concurrent run from attaching it twic
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +28,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alerts.config import GroupingSettings
+from alerts import lifecycle
+from alerts.complaint_events import slack_mention
+from alerts.config import GroupingSettings, RotaSettings
 from alerts.reach import estimated_reach
 from alerts.similarity import best_match, linked_urls, references, shingles, url_key
 from storage.models import Amplification, Complaint, ComplaintPost, Post
@@ -212,15 +213,19 @@ def group_reach(session: Session, complaint: Complaint) -> int:
 
 
 def reopen_on_activity(
-    session: Session, complaint: Complaint, actor: str, now: datetime, reason: str
+    session: Session,
+    complaint: Complaint,
+    actor: str,
+    now: datetime,
+    reason: str,
+    rota: RotaSettings,
 ) -> bool:
     """Reopen a resolved complaint through :func:`alerts.lifecycle.reopen` (the response
-    desk's state machine); False when it is not resolved or the desk is not installed."""
+    desk's state machine), mentioning its owner or the responder on duty when it opened;
+    False when it is not resolved."""
     if complaint.status != "resolved":
         return False
-    try:
-        lifecycle = importlib.import_module("alerts.lifecycle")
-    except ModuleNotFoundError:
-        return False
-    lifecycle.reopen(session, complaint.id, actor, now, reason=reason)
+    lifecycle.reopen(
+        session, complaint.id, actor, now, reason=reason, mention=slack_mention(rota, complaint)
+    )
     return True

@@ -29,6 +29,7 @@ Responders' notes, outcomes and reasons are stored with personal data masked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -60,14 +61,25 @@ MAX_TEXT_CHARS = 300
 # ---------------------------------------------------------------- the actions
 
 
+SlackIdOf = Callable[[str], str | None]
+"""A rota member's Slack id by name (None when they have none), for mentions."""
+
+
 def claim(
-    session: Session, complaint_id: int, actor: str, now: datetime, *, take_over: bool = False
+    session: Session,
+    complaint_id: int,
+    actor: str,
+    now: datetime,
+    *,
+    take_over: bool = False,
+    slack_id_of: SlackIdOf | None = None,
 ) -> Complaint:
     """``actor`` becomes the owner of an open complaint; ``ack_met`` is decided.
 
     Claiming your own complaint again changes nothing. Someone else's claim raises
     :class:`AlreadyClaimed` unless ``take_over`` (the owner changes, the status stays,
-    a ``taken_over`` event names the previous owner).
+    a ``taken_over`` event names the previous owner and, through ``slack_id_of``,
+    mentions them in the thread so they know the complaint is no longer theirs).
     """
     won = _updated(
         session,
@@ -105,10 +117,16 @@ def claim(
         )
     if not take_over:
         raise AlreadyClaimed(complaint.owner, complaint_id)
-    return _take_over(session, complaint, actor, now)
+    return _take_over(session, complaint, actor, now, slack_id_of)
 
 
-def _take_over(session: Session, complaint: Complaint, actor: str, now: datetime) -> Complaint:
+def _take_over(
+    session: Session,
+    complaint: Complaint,
+    actor: str,
+    now: datetime,
+    slack_id_of: SlackIdOf | None,
+) -> Complaint:
     previous = complaint.owner
     assert previous is not None
     moved = _updated(
@@ -135,6 +153,7 @@ def _take_over(session: Session, complaint: Complaint, actor: str, now: datetime
         now,
         {"previous_owner": previous, "status": complaint.status},
         f"taken over by {actor} from {previous}",
+        mention=slack_id_of(previous) if slack_id_of else None,
     )
     return complaint
 
@@ -271,13 +290,21 @@ def dismiss(
 
 
 def reopen(
-    session: Session, complaint_id: int, actor: str, now: datetime, reason: str
+    session: Session,
+    complaint_id: int,
+    actor: str,
+    now: datetime,
+    reason: str,
+    *,
+    mention: str | None = None,
 ) -> Complaint:
     """New activity on a resolved or dismissed complaint: it needs attention again.
 
-    It goes back to its owner (``claimed``) or, with none, to ``open``. The time it spent
-    closed does not count against the deadlines still to be decided: each of those moves by
-    that time (and ``paused_seconds`` grows by it); ``resolution_met`` is undecided again.
+    It goes back to its owner (``claimed``) or, with none, to ``open``; the thread reply
+    mentions ``mention`` (the caller knows the rota: the owner, else who is on duty).
+    The time it spent closed does not count against the deadlines still to be decided:
+    each of those moves by that time (and ``paused_seconds`` grows by it);
+    ``resolution_met`` is undecided again.
     """
     complaint = _lock(session, complaint_id)
     previous = complaint.status
@@ -314,6 +341,7 @@ def reopen(
             "resolution_due_at": _iso(complaint.resolution_due_at),
         },
         _with(f"reopened by {actor} (was {previous})", reason),
+        mention=mention,
     )
     return complaint
 
@@ -386,6 +414,8 @@ def _record(
     now: datetime,
     detail: dict[str, Any],
     summary: str,
+    *,
+    mention: str | None = None,
 ) -> ComplaintEvent:
     """The audit event and its thread notification (``#<id> <summary>``, one line)."""
     text = f"#{complaint.id} {summary}"
@@ -399,6 +429,7 @@ def _record(
         now,
         detail,
         text,
+        mention=mention,
         channel=thread_channel(session, complaint.id),
     )
     session.flush()

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.complaint_events import slack_id
 from alerts.config import RotaSettings
 from alerts.errors import AlreadyClaimed, ComplaintError
 from alerts.rota import responder_by_slack_id
@@ -49,7 +50,14 @@ class Desk(Protocol):
     raises alerts.errors and leaves the commit to the caller."""
 
     def claim(
-        self, session: Session, complaint_id: int, actor: str, now: datetime, *, take_over: bool
+        self,
+        session: Session,
+        complaint_id: int,
+        actor: str,
+        now: datetime,
+        *,
+        take_over: bool,
+        slack_id_of: Callable[[str], str | None] | None,
     ) -> Complaint: ...
 
     def resolve(
@@ -213,7 +221,7 @@ class ActionHandler:
                 verb = {CLAIM: "claim", RESOLVE: "resolve", DISMISS: "dismiss"}[click.action_id]
                 return self._owner_told(complaint.id, owner, rota, verb)
             try:
-                self._call_desk(session, click, actor, now)
+                self._call_desk(session, click, actor, now, rota)
             except AlreadyClaimed as exc:  # lost a race: someone else got there first
                 session.rollback()
                 verb = "claim" if click.action_id in (CLAIM, TAKE_OVER) else "change"
@@ -224,11 +232,20 @@ class ActionHandler:
             session.commit()
         return Outcome("done")
 
-    def _call_desk(self, session: Session, click: ButtonClick, actor: str, now: datetime) -> None:
+    def _call_desk(
+        self, session: Session, click: ButtonClick, actor: str, now: datetime, rota: RotaSettings
+    ) -> None:
         complaint_id = click.complaint_id
         if click.action_id in (CLAIM, TAKE_OVER):
             take_over = click.action_id == TAKE_OVER
-            self.desk.claim(session, complaint_id, actor, now, take_over=take_over)
+            self.desk.claim(
+                session,
+                complaint_id,
+                actor,
+                now,
+                take_over=take_over,
+                slack_id_of=lambda name: slack_id(rota, name),
+            )
         elif click.action_id == RESOLVE:
             self.desk.resolve(session, complaint_id, actor, now)
         elif click.action_id == DISMISS:

@@ -332,5 +332,5 @@ def _extend(
     )
     report.extended.append(complaint)
     reason = f"new activity: {len(added)} more post(s) in the spike hour"
-    if reopen_on_activity(session, complaint, SYSTEM_ACTOR, now, reason):
+    if reopen_on_activity(session, complaint, SYSTEM_ACTOR, now, reason, rota):
         report.reopened.append(complaint)

@@ -1,8 +1,10 @@
-"""One triage run: attach and open post complaints, detect spikes, re-estimate reach.
+"""One triage run: attach and open post complaints, detect spikes, re-estimate reach,
+re-judge priority.
 
 The order matters: posts first (a viral post is its own complaint, and its copies join
 it), then spikes (which take the hour's remaining negative posts), then the reach of
-every complaint still being handled. Nothing here commits.
+every complaint still being handled, and last their priority, which reads the reach and
+growth just measured (:mod:`alerts.priority_raise`). Nothing here commits.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from alerts.config import (
     ThresholdSettings,
     TriageSettings,
 )
+from alerts.priority_raise import raise_priorities
 from alerts.reach_growth import active_complaints, check_reach_of
 from alerts.spike_complaints import SpikeReport, detect_spikes
 from storage.models import Complaint
@@ -47,11 +50,13 @@ class TriageRunSettings:
 @dataclass
 class TriageReport:
     """What one run did: complaints opened (post and spike), posts grouped, complaints
-    reopened by new activity, and complaints whose reach grew enough to announce."""
+    reopened by new activity, complaints whose reach grew enough to announce, and those
+    whose priority was raised."""
 
     posts: PostTriage
     spikes: SpikeReport
     reach_grew: list[Complaint]
+    raised: list[Complaint] = field(default_factory=list)
 
     @property
     def opened(self) -> list[Complaint]:
@@ -97,4 +102,15 @@ def run_triage(
         settings.rota,
         channel=settings.channel,
     )
-    return TriageReport(posts=posts, spikes=spikes, reach_grew=[*posts.reach_grew, *grew])
+    raised = raise_priorities(
+        session,
+        to_check.values(),
+        now,
+        settings.thresholds,
+        settings.triage,
+        settings.deadlines,
+        settings.rota,
+    )
+    return TriageReport(
+        posts=posts, spikes=spikes, reach_grew=[*posts.reach_grew, *grew], raised=raised
+    )

@@ -263,9 +263,22 @@ def complaints_claim(
     config: ConfigOption = None,
 ) -> None:
     """Claim a complaint (you own it until resolved); --take-over replaces another owner."""
+    from alerts.complaint_events import slack_id
     from alerts.lifecycle import claim
 
-    _act(config, actor, complaint_id, lambda s, i, a, n: claim(s, i, a, n, take_over=take_over))
+    rota = _load(config).rota
+
+    def claim_it(session: Any, complaint_id: int, actor: str, now: datetime) -> Any:
+        return claim(
+            session,
+            complaint_id,
+            actor,
+            now,
+            take_over=take_over,
+            slack_id_of=lambda name: slack_id(rota, name),
+        )
+
+    _act(config, actor, complaint_id, claim_it)
 
 
 @complaints_app.command("respond")

@@ -50,6 +50,7 @@ class TriageSummary:
     grouped: int = 0
     reopened: int = 0
     reach_grew: int = 0
+    raised: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class MonitorSummary:
     opened: list[OpenedComplaint] = field(default_factory=list)
     grouped: int = 0
     reach_grew: int = 0
+    raised: int = 0
     delivery: DeliveryReport | None = None
     health: list[SourceHealth] = field(default_factory=list)
 
@@ -148,7 +150,8 @@ def triage_settings(config: UproarConfig, rota: RotaSettings | None = None) -> T
 @task(name="open-complaints", cache_policy=NO_CACHE)
 def open_new_complaints(config: UproarConfig, now: datetime) -> TriageSummary:
     """Turn negative, spreading posts into complaints with an owner on duty and deadlines;
-    attach copies of a story to its complaint; open spikes; re-estimate reach."""
+    attach copies of a story to its complaint; open spikes; re-estimate reach and raise
+    the priority of complaints that now warrant it."""
     with (
         database(config.database.url, upgrade_schema=False) as factory,
         session_scope(factory) as session,
@@ -174,6 +177,7 @@ def open_new_complaints(config: UproarConfig, now: datetime) -> TriageSummary:
             grouped=len(report.posts.grouped) + len(report.spikes.extended),
             reopened=len(report.posts.reopened) + len(report.spikes.reopened),
             reach_grew=len(report.reach_grew),
+            raised=len(report.raised),
         )
 
 
@@ -196,6 +200,6 @@ def monitor(config_path: str, now: datetime | None = None) -> MonitorSummary:
     summary.scoring = score_new_posts(config)
     triage = open_new_complaints(config, moment)
     summary.opened, summary.grouped = triage.opened, triage.grouped
-    summary.reach_grew = triage.reach_grew
+    summary.reach_grew, summary.raised = triage.reach_grew, triage.raised
     summary.delivery = deliver_notifications(config, moment)
     return summary

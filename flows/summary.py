@@ -82,10 +82,11 @@ def print_summary(summary: MonitorSummary, console: Console) -> None:
         console.print(complaints_table(rows, "Complaints opened", console.width))
     else:
         console.print("No new complaints opened.")
-    if summary.grouped or summary.reach_grew:
+    if summary.grouped or summary.reach_grew or summary.raised:
         console.print(
             f"{summary.grouped} post(s) attached to existing complaints; "
-            f"{summary.reach_grew} complaint(s) announced as growing in reach."
+            f"{summary.reach_grew} complaint(s) announced as growing in reach; "
+            f"{summary.raised} complaint(s) raised in priority."
         )
 
     delivery = summary.delivery

@@ -372,9 +372,11 @@ def test_reach_growth_is_stored_and_announced_once_per_factor(session_factory) -
         assert stored.reach_checked_at == NOW + timedelta(hours=3)
         assert stored.reach_growth_per_hour is not None and stored.reach_growth_per_hour > 0
         (note,) = session.execute(
-            select(Notification).where(Notification.kind == "complaint_event")
+            select(Notification).where(
+                Notification.kind == "complaint_event",
+                Notification.payload["event"].as_string() == "reach_grew",
+            )
         ).scalars()
-        assert note.payload["event"] == "reach_grew"
         assert note.payload["detail"]["reach_before"] == 1_000
         assert note.payload["detail"]["reach"] == 2_500
         assert note.payload["mention"] == "U01ANA"
@@ -424,3 +426,108 @@ def test_new_activity_reopens_a_resolved_complaint(session_factory) -> None:
             .all()
         )
         assert "reopened" in actions and "grouped" in actions
+
+
+def test_fast_reach_growth_raises_priority_once_and_tightens_deadlines(session_factory) -> None:
+    with session_scope(session_factory) as session:
+        post = add_post(session, STORY, negative=0.7, followers=600, external_id="rise-1")
+        source = post.source
+    (complaint,) = triage(session_factory).opened
+    assert complaint.priority == "P3"
+    with session_scope(session_factory) as session:
+        save_amplifications(
+            session,
+            [NewAmplification(source, "rise-1", f"r{i}", f"fan-{i}", 300) for i in range(10)],
+            fetched_at=NOW + timedelta(minutes=50),
+        )
+    later = NOW + timedelta(hours=1)
+    report = triage(session_factory, later)  # +3000 people in an hour: >= 2000/h
+    assert [c.id for c in report.raised] == [complaint.id]
+    with session_scope(session_factory) as session:
+        stored = session.get_one(Complaint, complaint.id)
+        assert stored.priority == "P1"
+        # each undecided deadline: the earlier of the P3 one and P1's counted from the raise
+        assert stored.ack_due_at == later + timedelta(minutes=15)
+        assert stored.response_due_at == later + timedelta(hours=1)
+        assert stored.resolution_due_at == later + timedelta(hours=24)
+        (event,) = session.execute(
+            select(ComplaintEvent).where(ComplaintEvent.action == "priority_raised")
+        ).scalars()
+        assert event.actor == "uproar"
+        assert event.detail["priority_before"] == "P3" and event.detail["priority"] == "P1"
+        assert "reach growing >= 2000/h" in event.detail["priority_reasons"]
+        note = session.execute(
+            select(Notification).where(
+                Notification.kind == "complaint_event",
+                Notification.payload["event"].as_string() == "priority_raised",
+            )
+        ).scalar_one()
+        assert note.payload["mention"] == "U01ANA"
+        assert "raised from P3 to P1" in note.payload["text"]
+    assert triage(session_factory, later).raised == []  # the same minute again
+    # growth slows: the formula alone would say P2 or P3 now, but nobody is demoted
+    assert triage(session_factory, NOW + timedelta(hours=3)).raised == []
+    with session_scope(session_factory) as session:
+        assert session.get_one(Complaint, complaint.id).priority == "P1"
+
+
+def test_a_raise_keeps_deadlines_already_decided(session_factory) -> None:
+    from alerts import lifecycle
+
+    with session_scope(session_factory) as session:
+        post = add_post(session, STORY, negative=0.7, followers=600, external_id="rise-2")
+        source = post.source
+    (complaint,) = triage(session_factory).opened
+    with session_scope(session_factory) as session:
+        lifecycle.claim(session, complaint.id, "ana", NOW + timedelta(minutes=5))
+        save_amplifications(
+            session,
+            [NewAmplification(source, "rise-2", f"q{i}", f"fan-{i}", 1_000) for i in range(5)],
+            fetched_at=NOW + timedelta(minutes=20),
+        )
+    report = triage(session_factory, NOW + timedelta(minutes=30))  # +5000 in half an hour
+    assert [c.id for c in report.raised] == [complaint.id]
+    with session_scope(session_factory) as session:
+        stored = session.get_one(Complaint, complaint.id)
+        assert stored.priority == "P1" and stored.status == "claimed"
+        assert stored.ack_met is True
+        assert stored.ack_due_at == NOW + timedelta(hours=8)  # met: stays as it was
+        assert stored.response_due_at == NOW + timedelta(minutes=30, hours=1)
+
+
+def test_closed_complaints_are_not_re_judged(session_factory) -> None:
+    with session_scope(session_factory) as session:
+        post = add_post(session, STORY, negative=0.7, followers=600, external_id="rise-3")
+        source = post.source
+    (complaint,) = triage(session_factory).opened
+    with session_scope(session_factory) as session:
+        session.get_one(Complaint, complaint.id).status = "resolved"
+        save_amplifications(
+            session,
+            [NewAmplification(source, "rise-3", f"s{i}", f"fan-{i}", 1_000) for i in range(5)],
+            fetched_at=NOW + timedelta(minutes=20),
+        )
+    assert triage(session_factory, NOW + timedelta(minutes=30)).raised == []
+    with session_scope(session_factory) as session:
+        assert session.get_one(Complaint, complaint.id).priority == "P3"
+
+
+def test_reopening_on_new_activity_mentions_the_owner(session_factory) -> None:
+    from alerts import lifecycle
+
+    with session_scope(session_factory) as session:
+        add_post(session, STORY, followers=1_000)
+    (complaint,) = triage(session_factory).opened
+    with session_scope(session_factory) as session:
+        lifecycle.claim(session, complaint.id, "ana", NOW + timedelta(minutes=1))
+        lifecycle.resolve(session, complaint.id, "ana", NOW + timedelta(minutes=2))
+        add_post(session, STORY + " Still nothing.", platform="reddit", followers=900)
+    triage(session_factory, NOW + timedelta(minutes=10))
+    with session_scope(session_factory) as session:
+        note = session.execute(
+            select(Notification).where(
+                Notification.kind == "complaint_event",
+                Notification.payload["event"].as_string() == "reopened",
+            )
+        ).scalar_one()
+        assert note.payload["mention"] == "U01ANA"

@@ -207,13 +207,23 @@ def test_someone_elses_claim_needs_an_explicit_take_over(session_factory) -> Non
     assert "already claimed by ana" in str(raised.value)
     act(session_factory, "respond", cid, "ana", OPENED + 3 * MIN)
 
-    taken = act(session_factory, "claim", cid, "bo", OPENED + 4 * MIN, take_over=True)
+    slack_ids = {"ana": "U0ANA", "bo": "U0BO"}
+    taken = act(
+        session_factory,
+        "claim",
+        cid,
+        "bo",
+        OPENED + 4 * MIN,
+        take_over=True,
+        slack_id_of=slack_ids.get,
+    )
     assert (taken.owner, taken.status) == ("bo", "responded")
     assert taken.claimed_at == OPENED + MIN  # the acknowledgement stays the first claim's
     last = events(session_factory, cid)[-1]
     assert (last.actor, last.action) == ("bo", "taken_over")
     assert last.detail == {"previous_owner": "ana", "status": "responded"}
     assert notes(session_factory, cid)[-1].payload["text"] == f"#{cid} taken over by bo from ana"
+    assert notes(session_factory, cid)[-1].payload["mention"] == "U0ANA"  # ana is told
     # The lock now protects bo: ana has to take it back explicitly.
     with pytest.raises(AlreadyClaimed, match="already claimed by bo"):
         act(session_factory, "resolve", cid, "ana", OPENED + 5 * MIN)

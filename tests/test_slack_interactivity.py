@@ -234,10 +234,21 @@ class HeldDesk:
         self.go = threading.Event()
         self.entered = threading.Event()
 
-    def claim(self, session: Session, complaint_id: int, actor: str, now: Any, *, take_over: bool):
+    def claim(
+        self,
+        session: Session,
+        complaint_id: int,
+        actor: str,
+        now: Any,
+        *,
+        take_over: bool,
+        slack_id_of: Any = None,
+    ):
         self.entered.set()
         assert self.go.wait(30), "the test never released the desk"
-        return lifecycle.claim(session, complaint_id, actor, now, take_over=take_over)
+        return lifecycle.claim(
+            session, complaint_id, actor, now, take_over=take_over, slack_id_of=slack_id_of
+        )
 
     def resolve(self, session: Session, complaint_id: int, actor: str, now: Any):
         return lifecycle.resolve(session, complaint_id, actor, now)
