@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -109,20 +110,26 @@ def test_database_context_closes_its_connections(postgres_url: str) -> None:
 
     from storage.db import database
 
+    # Only this test's connections are counted (other workers share the server): they
+    # carry an application_name nobody else uses.
+    name = f"uproar-close-test-{uuid.uuid4().hex[:8]}"
+    url = f"{postgres_url}{'&' if '?' in postgres_url else '?'}application_name={name}"
+
     def connections() -> int:
         probe = create_engine(postgres_url.split("?")[0], poolclass=NullPool)
         with probe.connect() as conn:
             count = conn.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": name},
             ).scalar_one()
         probe.dispose()
         return int(count)
 
-    before = connections()
     for _ in range(5):
-        with database(postgres_url) as factory, factory() as session:
+        with database(url) as factory, factory() as session:
             session.execute(select(Post)).all()
-    assert connections() == before
+            assert connections() >= 1  # the probe sees this run's connection
+        assert connections() == 0
 
 
 def test_save_posts_in_one_batch_reports_only_new_ids_and_masks_text(
