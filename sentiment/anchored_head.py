@@ -73,7 +73,7 @@ def refit_anchored(
         loss.backward()
         return loss
 
-    optimiser.step(loss_fn)  # type: ignore[arg-type]
+    optimiser.step(loss_fn)
     return LinearHead(weight.detach().numpy().copy(), bias.detach().numpy().copy())
 
 

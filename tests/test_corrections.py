@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sentiment.config import SentimentSettings
 from sentiment.data import Example, load_semeval, split_zh
 from sentiment.errors import ModelError
+from sentiment.head import NEVER, load_head
 from sentiment.labels import (
     LabelError,
     add_label,
@@ -353,6 +354,10 @@ def test_retrain_writes_a_complete_loadable_model_folder(world: World) -> None:
         assert (world.base_folder / head["file"]).is_file()
         assert 0 < head["negativity_threshold"] <= 0.5
         assert head["retrain"]["calibration"]["method"] in ("temperature", "vector")
+    # The Chinese reviews are two-class, yet the refitted zh head still says neutral.
+    assert spec["heads"]["zh"]["retrain"]["method"] == "anchored"
+    zh_head = load_head(world.base_folder / spec["heads"]["zh"]["file"], classes=3, dim=384)
+    assert float(zh_head.bias[1]) > NEVER / 2
     model = world.load(SentimentSettings(model=str(world.base_folder)))
     assert model.version == world.base_version
     scores = model.score(["the parcel arrived smashed", "很好"])
