@@ -4,21 +4,25 @@ function; nothing here holds logic of its own."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from flows.cli_common import (
+    ConfigOption,
+    console,
+    fail as _fail,
+    load_or_exit as _load,
+)
 from flows.cli_complaints import complaints_app
 from flows.cli_escalation import escalate_app
 from flows.cli_history import history_app
 from flows.cli_labels import label
 from flows.cli_rota import rota_app
 from flows.cli_sentiment import sentiment_app
-from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
+from flows.config import resolve_config_path
 from flows.environment import prepare_environment
 
 app = typer.Typer(
@@ -38,31 +42,6 @@ app.add_typer(escalate_app, name="escalate")
 app.add_typer(rota_app, name="rota")
 app.command("label")(label)
 app.add_typer(history_app)  # history, report, digest
-
-# Piped output gets room for whole tables rather than rich's 80-column default.
-PIPED_WIDTH = 160
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
-err_console = Console(stderr=True, soft_wrap=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="uproar.toml to use (default: $UPROAR_CONFIG or ./uproar.toml)"
-    ),
-]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(code)
-
-
-def _load(config: Path | None) -> UproarConfig:
-    """The validated config, or exit 2 with the message naming the file and the key."""
-    try:
-        return load_config(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
 
 
 @app.command()

@@ -8,57 +8,36 @@ someone else's claim and a lost race for a claim exit 2 with a message saying wh
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from flows.config import ConfigError, UproarConfig, load_config
+from flows.cli_common import (
+    ConfigOption,
+    console,
+    fail as _fail,
+    load_or_exit as _load,
+    utc_now as _now,
+)
+from flows.config import UproarConfig
 
 complaints_app = typer.Typer(
     help="Look at complaints and act on them: claim, respond, wait, resume, resolve, dismiss.",
     no_args_is_help=True,
 )
 
-PIPED_WIDTH = 160
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
-err_console = Console(stderr=True, soft_wrap=True)
 
 STATUSES = ("open", "claimed", "responded", "waiting", "resolved", "dismissed")
 PRIORITIES = ("P1", "P2", "P3")
 EXCERPT_CHARS = 280
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="uproar.toml to use (default: $UPROAR_CONFIG or ./uproar.toml)"
-    ),
-]
 ComplaintId = Annotated[int, typer.Argument(help="the complaint's number (see `complaints list`)")]
 Actor = Annotated[
     str, typer.Option("--as", help="who acts: a responder on the rota in uproar.toml")
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(code)
-
-
-def _load(config: Path | None) -> UproarConfig:
-    try:
-        return load_config(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _check_responder(loaded: UproarConfig, name: str) -> None:

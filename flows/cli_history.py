@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from flows.config import ConfigError, UproarConfig, load_config
+from flows.cli_common import (
+    ConfigOption,
+    err_console,
+    fail as _fail,
+    load_or_exit as _load,
+)
+from flows.config import UproarConfig
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -24,14 +28,7 @@ if TYPE_CHECKING:
     from storage.history import ExportFormat, HistoryFilter
 
 history_app = typer.Typer()
-err_console = Console(stderr=True, soft_wrap=True)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="uproar.toml to use (default: $UPROAR_CONFIG or ./uproar.toml)"
-    ),
-]
 WatchOption = Annotated[str | None, typer.Option(help="only posts and complaints of this watch")]
 SourceOption = Annotated[
     list[str] | None, typer.Option("--source", help="only this source (repeatable)")
@@ -40,18 +37,6 @@ SinceOption = Annotated[
     str | None, typer.Option(help="from: 7d, 12h, today, 2026-11-01 or 2026-11-01T08:00 (UTC)")
 ]
 UntilOption = Annotated[str | None, typer.Option(help="until (exclusive), same forms as --since")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(2)
-
-
-def _load(config: Path | None) -> UproarConfig:
-    try:
-        return load_config(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _history_filter(

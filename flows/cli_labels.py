@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_sentiment import ConfigOption, console, database_or_exit, fail, load_or_exit
+from flows.cli_common import ConfigOption, console, fail, load_or_exit
+from flows.cli_sentiment import database_or_exit
 
 
 def label(

@@ -6,16 +6,13 @@ effective rota is the config file's plus the changes stored in the database.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
@@ -32,7 +29,14 @@ from alerts.rota_changes import (
     remove_change,
 )
 from alerts.rota_time import local_instant, wall_clock
-from flows.config import ConfigError, UproarConfig, load_config
+from flows.cli_common import (
+    ConfigOption,
+    console,
+    fail as _fail,
+    load_or_exit as _load,
+    utc_now as _now,
+)
+from flows.config import UproarConfig
 from flows.rota_view import (
     chain_lines,
     changes_table,
@@ -50,34 +54,13 @@ rota_app = typer.Typer(
     no_args_is_help=True,
 )
 
-PIPED_WIDTH = 160
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
-err_console = Console(stderr=True, soft_wrap=True)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="uproar.toml to use (default: $UPROAR_CONFIG or ./uproar.toml)"
-    ),
-]
 ZoneOption = Annotated[
     str | None,
     typer.Option("--tz", help="show and read times in this zone (default: $TZ or the system's)"),
 ]
 ActorOption = Annotated[str, typer.Option("--as", help="who makes the change (recorded)")]
 NoteOption = Annotated[str | None, typer.Option(help="why, for the record")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(code)
-
-
-def _load(config: Path | None) -> UproarConfig:
-    try:
-        return load_config(config)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -108,10 +91,6 @@ def _session(loaded: UproarConfig) -> Iterator[Session]:
 def _effective(loaded: UproarConfig, since: datetime) -> RotaSettings:
     with _session(loaded) as session:
         return load_rota(session, loaded.rota, since=since)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @rota_app.command("now")

@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from flows.config import ConfigError, UproarConfig, load_config, resolve_config_path
+from flows.cli_common import (
+    ConfigOption,
+    console,
+    err_console,
+    fail,
+    load_or_exit,
+)
+from flows.config import UproarConfig, resolve_config_path
 from flows.environment import prepare_environment
 
 if TYPE_CHECKING:
@@ -32,17 +38,8 @@ sentiment_app = typer.Typer(
     no_args_is_help=True,
 )
 
-PIPED_WIDTH = 160
 DEFAULT_DATA = Path("../shared/data")  # the labelled data layout of SOURCES.md
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
-err_console = Console(stderr=True, soft_wrap=True)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="uproar.toml to use (default: $UPROAR_CONFIG or ./uproar.toml)"
-    ),
-]
 DataOption = Annotated[
     Path | None,
     typer.Option(
@@ -50,18 +47,6 @@ DataOption = Annotated[
         help=f"the labelled data folder (en/, zh/; see SOURCES.md); default {DEFAULT_DATA}",
     ),
 ]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(code)
-
-
-def load_or_exit(config: Path | None) -> UproarConfig:
-    try:
-        return load_config(config)
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
 
 
 def _optional_config(config: Path | None) -> UproarConfig | None:

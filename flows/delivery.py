@@ -7,8 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from alerts.config import ConfigError as AlertsConfigError
-from alerts.config import SlackSettings
+from alerts.config import ConfigError as AlertsConfigError, SlackSettings
 from alerts.outbox import DeliveryReport, deliver_pending
 from alerts.slack import ConsoleSender, Sender, SlackSender, make_slack_client
 from flows.config import UproarConfig

@@ -31,8 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sentiment.categories import CATEGORIES as CATEGORY_DESCRIPTIONS
-from sentiment.categories import CATEGORY_IDS
+from sentiment.categories import CATEGORIES as CATEGORY_DESCRIPTIONS, CATEGORY_IDS
 from sentiment.category_index import (
     Embed,
     PrototypeCache,

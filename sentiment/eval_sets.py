@@ -12,8 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sentiment.data import ZH_SOURCES, Example, load_sst2, load_tweeteval_val, select_rows
-from sentiment.data import sample as sample_of
+from sentiment.data import (
+    ZH_SOURCES,
+    Example,
+    load_sst2,
+    load_tweeteval_val,
+    sample as sample_of,
+    select_rows,
+)
 
 LABEL_INDEX = {"negative": 0, "neutral": 1, "positive": 2}
 Kind = Literal["three_class", "binary"]

@@ -34,8 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from sentiment.config import HF_MODEL, SentimentSettings
-from sentiment.data import NEGATIVE
-from sentiment.data import sample as sample_of
+from sentiment.data import NEGATIVE, sample as sample_of
 from sentiment.eval_sets import (
     LABEL_INDEX,
     DataError,

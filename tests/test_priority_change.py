@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from alerts.config import DeadlineSettings
 from alerts.priority_change import DueDates, is_raise, raised_deadlines

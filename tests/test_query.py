@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from crawlers.config import WatchConfig
 from crawlers.query import QuerySyntaxError, parse_watch_query, search_terms

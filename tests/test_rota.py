@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from alerts.config import RotaSettings
 from alerts.rota import coverage_gaps, on_duty_at, on_shift_at, shifts_between, uncovered_hours

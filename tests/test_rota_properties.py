@@ -15,8 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from alerts.config import RotaSettings
 from alerts.rota import on_shift_at, planned_shifts_between, shifts_between

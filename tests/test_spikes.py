@@ -6,8 +6,7 @@ import math
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from alerts.config import SpikeSettings
 from alerts.growth import has_grown, smoothed_growth
