@@ -120,7 +120,7 @@ def run_finetune(data: Path, base: Path, out: Path, args: argparse.Namespace) ->
         k: encode_examples(tokenize, model, v, cfg.frozen_layers) for k, v in validation.items()
     }
     print("lower layers cached", flush=True)
-    tweets = np.array([e.label for e in train if e.source == SEMEVAL])
+    tweets = np.array([e.label for e in train if e.source == SEMEVAL], dtype=np.int64)
     counts = np.maximum(np.bincount(tweets, minlength=3).astype(float), 1.0)
     class_weights = torch.tensor(counts.sum() / (3 * counts), dtype=torch.float32)
 
