@@ -18,6 +18,7 @@ from storage.models import Complaint, ComplaintEvent, Notification
 from storage.privacy import mask_personal_data
 
 EVENT_KIND = "complaint_event"
+SYSTEM_ACTOR = "uproar"  # the actor of what triage and escalation do by themselves
 OPENED_KIND = "complaint_opened"
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alerts.complaint_events import record_event, slack_mention
+from alerts.complaint_events import SYSTEM_ACTOR, record_event, slack_mention
 from alerts.config import DeadlineSettings, RotaSettings, ThresholdSettings, TriageSettings
 from alerts.grouping import group_posts, group_reach, post_reach
 from alerts.priority import assess_priority
@@ -29,7 +29,6 @@ from storage.models import (
 )
 from storage.privacy import mask_personal_data
 
-SYSTEM_ACTOR = "uproar"
 OPENED_KIND = "complaint_opened"
 
 

@@ -45,6 +45,8 @@ ACTIONS: tuple[Action, ...] = (
     "reopen",
 )
 ACTIVE: frozenset[Status] = frozenset({"claimed", "responded", "waiting"})
+# Not closed: reach and priority still matter (triage re-checks these on every run).
+STILL_HANDLED: tuple[Status, ...] = ("open", "claimed", "responded", "waiting")
 CLOSED: frozenset[Status] = frozenset({"resolved", "dismissed"})
 
 # The event name each action writes to the audit trail and the Slack thread.

@@ -16,14 +16,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from alerts.complaint_events import record_event, slack_mention
+from alerts.complaint_events import SYSTEM_ACTOR, record_event, slack_mention
+from alerts.complaint_states import STILL_HANDLED
 from alerts.config import DeadlineSettings, RotaSettings, ThresholdSettings, TriageSettings
 from alerts.priority import PriorityAssessment, assess_priority
 from alerts.priority_change import DueDates, is_raise, raised_deadlines
 from storage.models import Complaint
 
-ACTIVE_STATUSES = ("open", "claimed", "responded", "waiting")
-SYSTEM_ACTOR = "uproar"
 RAISED_EVENT = "priority_raised"
 
 
@@ -54,7 +53,7 @@ def raise_priority(
 ) -> bool:
     """Raise one complaint's priority when the formula now says more urgent; True when
     it did. Running it again at once changes nothing (the priority already matches)."""
-    if complaint.kind != "post" or complaint.status not in ACTIVE_STATUSES:
+    if complaint.kind != "post" or complaint.status not in STILL_HANDLED:
         return False
     assessed = assess_complaint(complaint, thresholds, triage)
     if not is_raise(complaint.priority, assessed.priority):

@@ -16,19 +16,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.complaint_events import record_event, slack_mention
+from alerts.complaint_events import SYSTEM_ACTOR, record_event, slack_mention
+from alerts.complaint_states import STILL_HANDLED
 from alerts.config import DEFAULT_CHANNEL, ReachGrowthSettings, RotaSettings
 from alerts.grouping import group_reach
 from alerts.growth import has_grown, smoothed_growth
 from storage.models import Complaint
 
-ACTIVE_STATUSES = ("open", "claimed", "responded", "waiting")
-SYSTEM_ACTOR = "uproar"
-
 
 def active_complaints(session: Session) -> list[Complaint]:
     """Complaints still being handled (reach matters until they are closed)."""
-    query = select(Complaint).where(Complaint.status.in_(ACTIVE_STATUSES)).order_by(Complaint.id)
+    query = select(Complaint).where(Complaint.status.in_(STILL_HANDLED)).order_by(Complaint.id)
     return list(session.execute(query).scalars())
 
 
@@ -60,7 +58,7 @@ def check_reach(
     if complaint.reach_notified is None:
         complaint.reach_notified = complaint.reach
         return False
-    if complaint.status not in ACTIVE_STATUSES:
+    if complaint.status not in STILL_HANDLED:
         return False  # closed: its reach is kept current, nobody is paged
     if not has_grown(reach, complaint.reach_notified, settings.factor):
         return False

@@ -21,7 +21,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alerts.complaint_events import record_event, slack_mention
+from alerts.complaint_events import SYSTEM_ACTOR, record_event, slack_mention
 from alerts.config import (
     DEFAULT_CHANNEL,
     DeadlineSettings,
@@ -51,7 +51,6 @@ from storage.models import (
     Spike,
 )
 
-SYSTEM_ACTOR = "uproar"
 ALL_CATEGORIES = None
 
 
