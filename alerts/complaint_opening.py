@@ -18,7 +18,7 @@ from alerts.config import DeadlineSettings, RotaSettings, ThresholdSettings, Tri
 from alerts.grouping import group_posts, group_reach, post_reach
 from alerts.priority import assess_priority
 from alerts.slack import complaint_message
-from alerts.triage import deadlines_for, priority_for
+from alerts.triage import Deadlines, deadlines_for, priority_for
 from storage.models import (
     Complaint,
     ComplaintEvent,
@@ -56,6 +56,39 @@ def annotate_payload(
     return payload
 
 
+def new_complaint(
+    *,
+    post_id: int,
+    kind: str,
+    watch: str | None,
+    priority: str,
+    category: str | None,
+    reach: int,
+    negativity: float,
+    responder: Any,
+    now: datetime,
+    due: Deadlines,
+) -> Complaint:
+    """An open complaint (post or spike) opened ``now``, not yet added to the session."""
+    return Complaint(
+        post_id=post_id,
+        kind=kind,
+        watch=watch,
+        status="open",
+        priority=priority,
+        category=category,
+        reach=reach,
+        negativity=negativity,
+        on_duty=responder.name if responder else None,
+        opened_at=now,
+        ack_due_at=due.ack,
+        response_due_at=due.response,
+        resolution_due_at=due.resolution,
+        reach_checked_at=now,
+        updated_at=now,
+    )
+
+
 def insert_complaint(
     session: Session,
     post: Post,
@@ -69,23 +102,17 @@ def insert_complaint(
     """The new complaint with its ``original`` group row, or None on a lost race. Its
     priority and deadlines are provisional until :func:`announce_complaint` knows the group."""
     priority = priority_for(reach, score.negative, post.author_followers, thresholds)
-    due = deadlines_for(priority, now, deadlines, score.category)
-    complaint = Complaint(
+    complaint = new_complaint(
         post_id=post.id,
         kind="post",
         watch=post.watch,
-        status="open",
         priority=priority,
         category=score.category,
         reach=reach,
         negativity=score.negative,
-        on_duty=responder.name if responder else None,
-        opened_at=now,
-        ack_due_at=due.ack,
-        response_due_at=due.response,
-        resolution_due_at=due.resolution,
-        reach_checked_at=now,
-        updated_at=now,
+        responder=responder,
+        now=now,
+        due=deadlines_for(priority, now, deadlines, score.category),
     )
     try:
         with session.begin_nested():

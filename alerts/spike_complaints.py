@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alerts.complaint_events import SYSTEM_ACTOR, record_event, slack_mention
+from alerts.complaint_opening import new_complaint
 from alerts.config import (
     DEFAULT_CHANNEL,
     DeadlineSettings,
@@ -198,25 +199,19 @@ def _open(
     }
     top = max(free, key=lambda m: (post_reach(stored[m.post_id]), -m.post_id))
     priority = spike_priority(verdict, settings)
-    due = deadlines_for(priority, now, deadlines)
     responder = on_duty_at(rota, now)
     common = Counter(m.category for m in members if m.category).most_common(1)
-    complaint = Complaint(
+    complaint = new_complaint(
         post_id=top.post_id,
         kind="spike",
         watch=watch,
-        status="open",
         priority=priority,
         category=category or (common[0][0] if common else None),
         reach=sum(post_reach(stored[m.post_id]) for m in free),
         negativity=sum(m.negative for m in members) / len(members),
-        on_duty=responder.name if responder else None,
-        opened_at=now,
-        ack_due_at=due.ack,
-        response_due_at=due.response,
-        resolution_due_at=due.resolution,
-        reach_checked_at=now,
-        updated_at=now,
+        responder=responder,
+        now=now,
+        due=deadlines_for(priority, now, deadlines),
     )
     try:
         with session.begin_nested():
